@@ -1,0 +1,109 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import type { AccountService } from '../../core/accounts/accounts';
+import { creditsToUsdMicros, usdFromMicros, type Catalog } from '../../core/catalog';
+import { badRequest } from '../../core/errors';
+import { currentAccount } from '../middleware';
+import { parseInput } from '../validation';
+
+export function accountRoutes(accounts: AccountService): Router {
+  const router = Router();
+  router.get('/account', async (req, res) => {
+    res.json(await accounts.view(currentAccount(req)));
+  });
+  return router;
+}
+
+const estimateBody = z
+  .object({
+    model: z.string().optional(),
+    task: z.string().optional(),
+    count: z.number().int().min(1).max(10_000_000).default(1),
+  })
+  .strict()
+  .refine((b) => b.model !== undefined || b.task !== undefined, {
+    message: 'give a model or a task',
+    path: ['model'],
+  });
+
+/** Resolves `model` (or `auto` + `task`) to a catalog model; a 400 names the valid choices. */
+export function resolveModel(catalog: Catalog, model: string | undefined, task: string | undefined): string {
+  if (model !== undefined && model !== 'auto') {
+    if (!catalog.models[model]) {
+      throw badRequest(`Unknown model "${model}".`, {
+        fields: { model: `one of auto, ${Object.keys(catalog.models).join(', ')}` },
+      });
+    }
+    return model;
+  }
+  if (task === undefined) {
+    throw badRequest('model "auto" needs a task.', {
+      fields: { task: `one of ${Object.keys(catalog.tasks).join(', ')}` },
+    });
+  }
+  const routed = catalog.tasks[task];
+  if (!routed)
+    throw badRequest(`Unknown task "${task}".`, {
+      fields: { task: `one of ${Object.keys(catalog.tasks).join(', ')}` },
+    });
+  return routed;
+}
+
+export function catalogRoutes(catalog: Catalog): Router {
+  const router = Router();
+
+  router.get('/models', (_req, res) => {
+    const routedBy = (model: string): string[] =>
+      Object.entries(catalog.tasks)
+        .filter(([, m]) => m === model)
+        .map(([task]) => task);
+    res.json({
+      data: Object.entries(catalog.models).map(([id, m]) => ({
+        id,
+        credits: m.credits,
+        best_for: m.best_for,
+        fallback_models: m.fallback_models,
+        auto_tasks: routedBy(id),
+      })),
+      auto: { description: 'model "auto" with a task picks the model below', tasks: catalog.tasks },
+    });
+  });
+
+  router.get('/plans', (_req, res) => {
+    res.json({
+      data: Object.entries(catalog.plans).map(([id, p]) => ({
+        id,
+        price_usd: usdFromMicros(p.price_usd_micros),
+        monthly_credits: p.monthly_credits,
+        usd_per_credit:
+          p.monthly_credits === 0 ? null : Number((p.price_usd_micros / p.monthly_credits / 1e6).toFixed(4)),
+        rate_limits: p.rate_limits,
+      })),
+      trial_credits: catalog.trial_credits,
+      default_plan: catalog.default_plan,
+    });
+  });
+
+  router.post('/estimate', (req, res) => {
+    const body = parseInput(estimateBody, req.body);
+    const model = resolveModel(catalog, body.model, body.task);
+    const perImage = catalog.models[model]!.credits;
+    const credits = perImage * body.count;
+    res.json({
+      model,
+      ...(body.task !== undefined && { task: body.task }),
+      count: body.count,
+      credits_per_image: perImage,
+      credits,
+      plans: Object.entries(catalog.plans)
+        .filter(([, p]) => p.monthly_credits > 0)
+        .map(([plan, p]) => ({
+          plan,
+          usd: usdFromMicros(creditsToUsdMicros(p, credits)),
+          usd_per_image: Number(((p.price_usd_micros * perImage) / p.monthly_credits / 1e6).toFixed(4)),
+        })),
+    });
+  });
+
+  return router;
+}

@@ -1,0 +1,200 @@
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import type { Client, Connection } from '@temporalio/client';
+import type mongoose from 'mongoose';
+import { createActivities } from '../activities';
+import { createApp, type Readiness } from '../api/app';
+import { AccountService } from '../core/accounts/accounts';
+import { buildCatalog, readConfigFile, type Catalog } from '../core/catalog';
+import { publicBaseUrl, resolveDataDir, type Environment } from '../core/config';
+import { connectDatabase, pingDatabase } from '../core/db';
+import { AuditService } from '../core/ledger/audit';
+import { Ledger } from '../core/ledger/ledger';
+import type { Logger } from '../core/logger';
+import { installTemporalLogging } from '../core/temporal-logging';
+import { connectTemporal, pingTemporal, temporalPeriodScheduler } from '../core/temporal';
+import { startDevStack, type DevStack } from '../infra/devstack/devstack';
+
+export type Role = 'all' | 'api' | 'worker';
+
+export interface Easel {
+  baseUrl?: string;
+  port?: number;
+  mongoUri: string;
+  temporalAddress: string;
+  devStack?: DevStack;
+  accounts: AccountService;
+  catalog: Catalog;
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  env: Environment;
+  role: Role;
+  logger: Logger;
+  /** Overrides for tests: servers already running. */
+  mongoUri?: string;
+  temporalAddress?: string;
+}
+
+/** Loads the config file (if any). Bad config stops start-up with the field that is wrong. */
+export function loadCatalog(env: Environment): Catalog {
+  if (!env.EASEL_CONFIG) return buildCatalog(undefined);
+  const file = readConfigFile(env.EASEL_CONFIG) as { catalog?: unknown } | null;
+  return buildCatalog(file?.catalog, `${env.EASEL_CONFIG} (catalog)`);
+}
+
+/**
+ * The composition root: connects to MongoDB and Temporal (starting the embedded dev stack for
+ * whatever the environment leaves unset, outside production), then runs the API, the worker, or
+ * both in this process.
+ */
+export async function startEasel(options: StartOptions): Promise<Easel> {
+  const { env, role, logger } = options;
+  const catalog = loadCatalog(env);
+  const cleanups: Array<() => Promise<unknown>> = [];
+  const stop = async (): Promise<void> => {
+    for (const cleanup of cleanups.reverse()) {
+      await cleanup().catch((err: unknown) => logger.warn({ err }, 'shutdown step failed'));
+    }
+  };
+
+  try {
+    let mongoUri = options.mongoUri ?? env.MONGODB_URI;
+    let temporalAddress = options.temporalAddress ?? env.TEMPORAL_ADDRESS;
+    let devStack: DevStack | undefined;
+    if (!mongoUri || !temporalAddress) {
+      if (env.NODE_ENV === 'production')
+        throw new Error('MONGODB_URI and TEMPORAL_ADDRESS are required in production');
+      devStack = await startDevStack({
+        dataDir: path.join(resolveDataDir(env), 'devstack'),
+        mongoPort: env.DEVSTACK_MONGO_PORT,
+        temporalPort: env.DEVSTACK_TEMPORAL_PORT,
+        temporalUiPort: env.DEVSTACK_TEMPORAL_UI_PORT,
+        services: { mongo: !mongoUri, temporal: !temporalAddress },
+        log: (message) => logger.info(message),
+      });
+      const stack = devStack;
+      cleanups.push(() => stack.stop());
+      mongoUri ??= `${devStack.mongoUri}easel`;
+      temporalAddress ??= devStack.temporalAddress!;
+    }
+
+    const db: mongoose.Connection = await connectDatabase(mongoUri);
+    cleanups.push(() => db.close());
+    const { connection, client }: { connection: Connection; client: Client } = await connectTemporal({
+      address: temporalAddress,
+      namespace: env.TEMPORAL_NAMESPACE,
+      taskQueue: env.TEMPORAL_TASK_QUEUE,
+    });
+    cleanups.push(() => connection.close());
+
+    const ledger = new Ledger(db);
+    const accounts = new AccountService(
+      catalog,
+      ledger,
+      temporalPeriodScheduler(client, env.TEMPORAL_TASK_QUEUE),
+      db,
+    );
+    await ledger.init();
+    await accounts.init();
+    const audit = new AuditService(ledger, () => accounts.listIds());
+
+    if (role !== 'api') {
+      installTemporalLogging(logger);
+      const workerConnection = await NativeConnection.connect({ address: temporalAddress });
+      const worker = await Worker.create({
+        connection: workerConnection,
+        namespace: env.TEMPORAL_NAMESPACE,
+        taskQueue: env.TEMPORAL_TASK_QUEUE,
+        workflowsPath: require.resolve('../workflows'),
+        activities: createActivities({ accounts }),
+      });
+      const running = worker.run();
+      cleanups.push(async () => {
+        await workerConnection.close().catch(() => undefined);
+      });
+      cleanups.push(async () => {
+        worker.shutdown();
+        await running;
+      });
+      running.catch((err: unknown) => logger.error({ err }, 'worker stopped'));
+      logger.info({ taskQueue: env.TEMPORAL_TASK_QUEUE }, 'worker polling');
+    }
+
+    let port: number | undefined;
+    let baseUrl: string | undefined;
+    if (role !== 'worker') {
+      const readiness: Readiness = {
+        async check() {
+          const probe = async (fn: () => Promise<unknown>): Promise<{ ok: boolean; error?: string }> => {
+            try {
+              await fn();
+              return { ok: true };
+            } catch (err) {
+              return { ok: false, error: err instanceof Error ? err.message : String(err) };
+            }
+          };
+          const [mongodb, temporal] = await Promise.all([
+            probe(() => pingDatabase(db)),
+            probe(() => pingTemporal(connection)),
+          ]);
+          return { mongodb, temporal };
+        },
+      };
+      const app = createApp({
+        logger,
+        catalog,
+        accounts,
+        audit,
+        readiness,
+        adminToken: env.EASEL_ADMIN_TOKEN,
+      });
+      const server = http.createServer(app);
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(env.PORT, env.HOST, resolve);
+      });
+      port = (server.address() as AddressInfo).port;
+      baseUrl = publicBaseUrl(env, port);
+      cleanups.push(
+        () =>
+          new Promise<void>((resolve) => {
+            server.close(() => resolve());
+            server.closeAllConnections();
+          }),
+      );
+      logger.info({ url: baseUrl }, 'API listening');
+    }
+
+    return {
+      ...(baseUrl !== undefined && { baseUrl }),
+      ...(port !== undefined && { port }),
+      mongoUri,
+      temporalAddress,
+      ...(devStack && { devStack }),
+      accounts,
+      catalog,
+      stop,
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+/** Reads a value persisted in the data folder, or creates and saves it (local runs only). */
+export function persistedSecret(env: Environment, name: string, create: () => string): string {
+  const file = path.join(resolveDataDir(env), name);
+  try {
+    return fs.readFileSync(file, 'utf8').trim();
+  } catch {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    const value = create();
+    fs.writeFileSync(file, `${value}\n`, { mode: 0o600 });
+    return value;
+  }
+}

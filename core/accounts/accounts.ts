@@ -1,0 +1,354 @@
+import { timingSafeEqual } from 'node:crypto';
+import mongoose, { Schema, type Connection, type Model } from 'mongoose';
+import { addBillingPeriod, type Catalog, type Plan, type RateLimits } from '../catalog';
+import { ApiError, badRequest, notFound } from '../errors';
+import { available, type Balances } from '../ledger/balances';
+import { Ledger, MovementRefused, type LedgerEntry } from '../ledger/ledger';
+import { newId, randomToken, sha256Hex } from './ids';
+
+export type AccountStatus = 'active' | 'suspended';
+
+export interface Account {
+  _id: string;
+  name: string;
+  plan: string;
+  status: AccountStatus;
+  /** Per-account overrides of the plan's limits (enterprise customers). */
+  rate_limits?: Partial<RateLimits> | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+/** An API key is stored as the SHA-256 of its secret, which is its `_id`: lookups are by primary key. */
+export interface ApiKeyRecord {
+  _id: string;
+  key_id: string;
+  account_id: string;
+  prefix: string;
+  name?: string;
+  created_at: Date;
+  revoked_at?: Date | null;
+}
+
+const accountSchema = new Schema<Account>(
+  {
+    _id: String,
+    name: { type: String, required: true },
+    plan: { type: String, required: true },
+    status: { type: String, required: true, enum: ['active', 'suspended'] },
+    rate_limits: {
+      type: new Schema({ requests_per_second: Number, concurrent_jobs: Number }, { _id: false }),
+      default: null,
+    },
+    created_at: Date,
+    updated_at: Date,
+  },
+  { versionKey: false, collection: 'accounts' },
+);
+
+const apiKeySchema = new Schema<ApiKeyRecord>(
+  {
+    _id: String,
+    key_id: { type: String, required: true },
+    account_id: { type: String, required: true },
+    prefix: { type: String, required: true },
+    name: String,
+    created_at: Date,
+    revoked_at: { type: Date, default: null },
+  },
+  { versionKey: false, collection: 'api_keys' },
+);
+apiKeySchema.index({ key_id: 1 }, { unique: true });
+
+export const API_KEY_PREFIX = 'ek_';
+
+/** Starts (or confirms) the per-account timer that renews billing periods. */
+export interface PeriodScheduler {
+  ensureRenewal(accountId: string): Promise<void>;
+}
+
+export interface AccountView {
+  id: string;
+  name: string;
+  plan: string;
+  status: AccountStatus;
+  rate_limits: RateLimits;
+  rate_limit_overrides: Partial<RateLimits> | null;
+  balance: {
+    available: number;
+    plan_credits: number;
+    purchased_credits: number;
+    held: number;
+    captured: number;
+  };
+  running_jobs: number;
+  period: { start: string; end: string } | null;
+  created_at: string;
+}
+
+export class AccountService {
+  readonly accounts: Model<Account>;
+  readonly keys: Model<ApiKeyRecord>;
+
+  constructor(
+    private readonly catalog: Catalog,
+    readonly ledger: Ledger,
+    private readonly scheduler: PeriodScheduler,
+    connection: Connection = mongoose.connection,
+    private readonly clock: () => Date = () => new Date(),
+  ) {
+    this.accounts = connection.models.Account ?? connection.model<Account>('Account', accountSchema);
+    this.keys = connection.models.ApiKey ?? connection.model<ApiKeyRecord>('ApiKey', apiKeySchema);
+  }
+
+  async init(): Promise<void> {
+    for (const model of [this.accounts, this.keys]) {
+      await model.createCollection().catch(() => undefined);
+      await model.syncIndexes();
+    }
+  }
+
+  planOf(account: Pick<Account, 'plan'>): Plan {
+    const plan = this.catalog.plans[account.plan];
+    if (!plan) throw new Error(`account plan "${account.plan}" is not in the catalog`);
+    return plan;
+  }
+
+  effectiveRateLimits(account: Account): RateLimits {
+    const plan = this.planOf(account);
+    return {
+      requests_per_second: account.rate_limits?.requests_per_second ?? plan.rate_limits.requests_per_second,
+      concurrent_jobs: account.rate_limits?.concurrent_jobs ?? plan.rate_limits.concurrent_jobs,
+    };
+  }
+
+  private assertPlan(plan: string): void {
+    if (!this.catalog.plans[plan]) {
+      throw badRequest(`Unknown plan "${plan}".`, {
+        fields: { plan: `one of ${Object.keys(this.catalog.plans).join(', ')}` },
+      });
+    }
+  }
+
+  async create(input: { name: string; plan?: string; id?: string }): Promise<Account> {
+    const plan = input.plan ?? this.catalog.default_plan;
+    this.assertPlan(plan);
+    const now = this.clock();
+    const account: Account = {
+      _id: input.id ?? newId('acct', 16),
+      name: input.name,
+      plan,
+      status: 'active',
+      rate_limits: null,
+      created_at: now,
+      updated_at: now,
+    };
+    await this.accounts.collection.insertOne(
+      account as unknown as mongoose.mongo.OptionalId<mongoose.mongo.Document>,
+    );
+    if (this.catalog.trial_credits > 0) {
+      await this.ledger.move(
+        account._id,
+        'trial',
+        { kind: 'grant', credits: this.catalog.trial_credits, bucket: 'purchased' },
+        { reason: 'trial credits' },
+      );
+    }
+    await this.startPeriod(account, now);
+    return account;
+  }
+
+  async listIds(): Promise<string[]> {
+    const rows = await this.accounts.find({}, { _id: 1 }).lean<Array<{ _id: string }>>();
+    return rows.map((a) => a._id);
+  }
+
+  async get(accountId: string): Promise<Account> {
+    const account = await this.accounts.findById(accountId).lean<Account>();
+    if (!account) throw notFound('Account');
+    return account;
+  }
+
+  async update(
+    accountId: string,
+    patch: { plan?: string; status?: AccountStatus; rate_limits?: Partial<RateLimits> | null; name?: string },
+  ): Promise<Account> {
+    const account = await this.get(accountId);
+    if (patch.plan !== undefined) this.assertPlan(patch.plan);
+    const planChanged = patch.plan !== undefined && patch.plan !== account.plan;
+    const next: Account = {
+      ...account,
+      ...(patch.name !== undefined && { name: patch.name }),
+      ...(patch.plan !== undefined && { plan: patch.plan }),
+      ...(patch.status !== undefined && { status: patch.status }),
+      ...(patch.rate_limits !== undefined && {
+        rate_limits: patch.rate_limits === null ? null : { ...account.rate_limits, ...patch.rate_limits },
+      }),
+      updated_at: this.clock(),
+    };
+    await this.accounts.replaceOne({ _id: accountId }, next);
+    // A plan change starts a new billing period at once: the old plan's unused credits expire
+    // and the new plan's monthly credits are granted now, rather than at the next renewal.
+    if (planChanged) await this.startPeriod(next, this.clock());
+    return next;
+  }
+
+  /** Expires what is left of the current period's plan credits and grants the plan's credits for a new one. */
+  private async startPeriod(account: Account, start: Date): Promise<void> {
+    const plan = this.planOf(account);
+    const balances = await this.ledger.balances(account._id);
+    if (balances.period) {
+      await this.ledger.move(
+        account._id,
+        `expire:${balances.period.start}`,
+        { kind: 'expire', period: null },
+        { reason: 'plan change' },
+      );
+    }
+    if (plan.monthly_credits === 0) return;
+    const period = {
+      start: start.toISOString(),
+      end: addBillingPeriod(start, this.catalog.billing_period).toISOString(),
+    };
+    await this.ledger.move(
+      account._id,
+      `plan:${period.start}`,
+      { kind: 'grant', credits: plan.monthly_credits, bucket: 'plan', period },
+      { reason: `${account.plan} plan credits` },
+    );
+    await this.scheduler.ensureRenewal(account._id);
+  }
+
+  /**
+   * Renews every billing period that has ended by now, back to back from the old end (so a late
+   * run does not shift the account's billing day). Idempotent: the movements are keyed by period.
+   * Returns when the current period ends, or null when the account has no plan credits.
+   */
+  async renewPeriods(accountId: string): Promise<string | null> {
+    const account = await this.get(accountId);
+    const plan = this.planOf(account);
+    for (;;) {
+      const { period } = await this.ledger.balances(accountId);
+      if (!period) return null;
+      if (Date.parse(period.end) > this.clock().getTime()) return period.end;
+      const next = {
+        start: period.end,
+        end: addBillingPeriod(new Date(period.end), this.catalog.billing_period).toISOString(),
+      };
+      // Two movements, each keyed by its period: a run that died between them redoes the second.
+      await this.ledger.move(
+        accountId,
+        `expire:${period.start}`,
+        { kind: 'expire', ...(plan.monthly_credits === 0 && { period: null }) },
+        { reason: 'period end' },
+      );
+      if (plan.monthly_credits === 0) return null;
+      await this.ledger.move(
+        accountId,
+        `plan:${next.start}`,
+        { kind: 'grant', credits: plan.monthly_credits, bucket: 'plan', period: next },
+        { reason: `${account.plan} plan credits` },
+      );
+    }
+  }
+
+  async grant(
+    accountId: string,
+    credits: number,
+    idempotencyKey: string,
+    reason: string,
+  ): Promise<{ entry: LedgerEntry; replayed: boolean }> {
+    await this.get(accountId);
+    try {
+      return await this.ledger.move(
+        accountId,
+        `grant:${idempotencyKey}`,
+        { kind: 'grant', credits, bucket: 'purchased' },
+        { reason },
+      );
+    } catch (err) {
+      if (err instanceof MovementRefused) throw badRequest(err.message);
+      throw err;
+    }
+  }
+
+  async view(account: Account): Promise<AccountView> {
+    const balances: Balances = await this.ledger.balances(account._id);
+    return {
+      id: account._id,
+      name: account.name,
+      plan: account.plan,
+      status: account.status,
+      rate_limits: this.effectiveRateLimits(account),
+      rate_limit_overrides: account.rate_limits ?? null,
+      balance: {
+        available: available(balances),
+        plan_credits: balances.plan,
+        purchased_credits: balances.purchased,
+        held: balances.held,
+        captured: balances.captured,
+      },
+      running_jobs: balances.open_reservations,
+      period: balances.period,
+      created_at: account.created_at.toISOString(),
+    };
+  }
+
+  async issueKey(accountId: string, name?: string): Promise<{ id: string; key: string; prefix: string }> {
+    await this.get(accountId);
+    const key = `${API_KEY_PREFIX}${randomToken(40)}`;
+    const record: ApiKeyRecord = {
+      _id: sha256Hex(key),
+      key_id: newId('key', 16),
+      account_id: accountId,
+      prefix: key.slice(0, 10),
+      created_at: this.clock(),
+      revoked_at: null,
+      ...(name !== undefined && { name }),
+    };
+    await this.keys.collection.insertOne(
+      record as unknown as mongoose.mongo.OptionalId<mongoose.mongo.Document>,
+    );
+    return { id: record.key_id, key, prefix: record.prefix };
+  }
+
+  async listKeys(accountId: string): Promise<Array<Omit<ApiKeyRecord, '_id'>>> {
+    await this.get(accountId);
+    const records = await this.keys.find({ account_id: accountId }).lean<ApiKeyRecord[]>();
+    return records
+      .sort((a, b) => a.created_at.getTime() - b.created_at.getTime())
+      .map(({ _id: _hash, ...rest }) => rest);
+  }
+
+  async revokeKey(keyId: string): Promise<void> {
+    const record = await this.keys.findOne({ key_id: keyId }).lean<ApiKeyRecord>();
+    if (!record) throw notFound('API key');
+    if (record.revoked_at) return;
+    await this.keys.replaceOne({ _id: record._id }, { ...record, revoked_at: this.clock() });
+  }
+
+  /** The account behind an API key; null for an unknown or revoked key. One primary-key read each. */
+  async authenticate(key: string): Promise<{ account: Account; keyId: string } | null> {
+    if (!key.startsWith(API_KEY_PREFIX)) return null;
+    const record = await this.keys.findById(sha256Hex(key)).lean<ApiKeyRecord>();
+    if (!record || record.revoked_at) return null;
+    const account = await this.accounts.findById(record.account_id).lean<Account>();
+    return account ? { account, keyId: record.key_id } : null;
+  }
+}
+
+export function tokensEqual(a: string, b: string): boolean {
+  const x = Buffer.from(sha256Hex(a), 'hex');
+  const y = Buffer.from(sha256Hex(b), 'hex');
+  return timingSafeEqual(x, y);
+}
+
+export function assertActive(account: Account): void {
+  if (account.status !== 'active') {
+    throw new ApiError(
+      403,
+      'account_suspended',
+      'This account is suspended; contact the platform team to reactivate it.',
+    );
+  }
+}

@@ -1,0 +1,20 @@
+import { createHash, randomBytes } from 'node:crypto';
+
+const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+
+/** Random base62 string: unguessable ids, keys and URLs. */
+export function randomToken(length: number): string {
+  const bytes = randomBytes(length * 2);
+  let out = '';
+  for (let i = 0; out.length < length && i < bytes.length; i++) {
+    const b = bytes[i]!;
+    if (b < 248) out += ALPHABET[b % 62]; // 248 = 4 × 62: rejects the bias of the remainder
+  }
+  return out.length === length ? out : randomToken(length);
+}
+
+export const newId = (prefix: string, length = 20): string => `${prefix}_${randomToken(length)}`;
+
+export function sha256Hex(value: string): string {
+  return createHash('sha256').update(value).digest('hex');
+}

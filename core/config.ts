@@ -1,0 +1,87 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+const booleanFromString = z.enum(['true', 'false', '1', '0', '']).transform((v) => v === 'true' || v === '1');
+
+const port = z.coerce.number().int().min(0).max(65535);
+
+/**
+ * Every environment variable Easel reads, parsed once at start-up. A bad value stops the process
+ * with a message naming the variable, rather than surfacing later as a confusing runtime error.
+ */
+export const environmentSchema = z
+  .object({
+    NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+    HOST: z.string().min(1).default('127.0.0.1'),
+    PORT: port.default(8080),
+    /** Where image URLs point; defaults to http://HOST:PORT. Set it behind a proxy or load balancer. */
+    EASEL_PUBLIC_URL: z.url().optional(),
+    /** MongoDB connection string. Unset outside production: the embedded FerretDB is started. */
+    MONGODB_URI: z
+      .string()
+      .regex(/^mongodb(\+srv)?:\/\//, 'must start with mongodb:// or mongodb+srv://')
+      .optional(),
+    /** Temporal frontend host:port. Unset outside production: the embedded Temporal dev server is started. */
+    TEMPORAL_ADDRESS: z
+      .string()
+      .regex(/^[^\s:]+:\d+$/, 'must be host:port')
+      .optional(),
+    TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+    TEMPORAL_TASK_QUEUE: z.string().min(1).default('easel'),
+    EASEL_ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+    EASEL_DATA_DIR: z.string().min(1).default('.data'),
+    /** Catalog and provider overrides, YAML or JSON. */
+    EASEL_CONFIG: z.string().min(1).optional(),
+    EASEL_WEBHOOK_ALLOW_PRIVATE: booleanFromString.default(false),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** The worker's own /metrics port when it runs as a separate process. */
+    WORKER_METRICS_PORT: port.default(9464),
+    /** Ports of the embedded dev stack (0 picks a free port). */
+    DEVSTACK_MONGO_PORT: port.default(27017),
+    DEVSTACK_TEMPORAL_PORT: port.default(7233),
+    DEVSTACK_TEMPORAL_UI_PORT: port.default(8233),
+  })
+  .superRefine((env, ctx) => {
+    if (env.NODE_ENV !== 'production') return;
+    for (const name of ['EASEL_ADMIN_TOKEN', 'MONGODB_URI', 'TEMPORAL_ADDRESS'] as const) {
+      if (!env[name]) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [name],
+          message: 'is required when NODE_ENV=production (the dev stack never starts in production)',
+        });
+      }
+    }
+  });
+
+export type Environment = z.infer<typeof environmentSchema>;
+
+export class ConfigurationError extends Error {
+  override name = 'ConfigurationError';
+}
+
+/** Parses the environment, throwing one error that lists every bad variable. */
+export function parseEnvironment(source: NodeJS.ProcessEnv = process.env): Environment {
+  const result = environmentSchema.safeParse(source);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => {
+    const variable = issue.path.join('.') || '(environment)';
+    const value = source[variable];
+    const shown = value === undefined ? 'unset' : `got ${JSON.stringify(redactIfSecret(variable, value))}`;
+    return `  ${variable}: ${issue.message} (${shown})`;
+  });
+  throw new ConfigurationError(`Invalid environment:\n${problems.join('\n')}`);
+}
+
+function redactIfSecret(variable: string, value: string): string {
+  return /TOKEN|SECRET|KEY|PASSWORD/.test(variable) ? '***' : value;
+}
+
+export function resolveDataDir(env: Environment): string {
+  return path.resolve(env.EASEL_DATA_DIR);
+}
+
+export function publicBaseUrl(env: Environment, boundPort?: number): string {
+  if (env.EASEL_PUBLIC_URL) return env.EASEL_PUBLIC_URL.replace(/\/$/, '');
+  return `http://${env.HOST}:${boundPort ?? env.PORT}`;
+}

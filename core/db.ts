@@ -1,0 +1,24 @@
+import mongoose from 'mongoose';
+
+/**
+ * One mongoose connection per process. The URI's path names the database (default `easel`).
+ * autoIndex is off: indexes are created once at start-up by `syncIndexes`, in a known order.
+ */
+export async function connectDatabase(uri: string, dbName = 'easel'): Promise<mongoose.Connection> {
+  const hasDbInPath = /^mongodb(\+srv)?:\/\/[^/]+\/[^/?]+/.test(uri);
+  const connection = mongoose.createConnection(uri, {
+    autoIndex: false,
+    autoCreate: false,
+    serverSelectionTimeoutMS: 5_000,
+    maxPoolSize: 50,
+    ...(hasDbInPath ? {} : { dbName }),
+  });
+  await connection.asPromise();
+  return connection;
+}
+
+export async function pingDatabase(connection: mongoose.Connection): Promise<void> {
+  const db = connection.db;
+  if (!db) throw new Error('not connected');
+  await db.command({ ping: 1 }, { timeoutMS: 1_000 });
+}

@@ -1,0 +1,370 @@
+import mongoose, { Schema, type Connection, type Model } from 'mongoose';
+import {
+  applyMovement,
+  available,
+  balanceViolations,
+  EMPTY_BALANCES,
+  isRefusal,
+  type Balances,
+  type EntryKind,
+  type Movement,
+  type Refusal,
+  type ReservationSplit,
+} from './balances';
+import { KeyedMutex } from './keyed-mutex';
+
+/**
+ * The credit ledger: an append-only list of entries per account, each carrying the balances after
+ * it. Correct on MongoDB and on FerretDB v1 without transactions or atomic conditional updates:
+ *
+ * - an entry's `_id` is `<account>:<seq>`, so two writers that read the same head and both try to
+ *   append seq n+1 collide on the primary key and the loser re-reads and retries;
+ * - a unique index on (account_id, idempotency_key) makes every movement happen at most once.
+ *
+ * FerretDB v1 only pushes `{_id: <string>}` filters down to its storage, so every hot read here is
+ * by `_id`: a per-account head hint (`ledger_heads`, a cache that may lag) and forward probes of
+ * `<account>:<seq+1>` until one is missing. Reading a balance therefore costs two primary-key reads
+ * whatever the ledger's length.
+ */
+
+export interface LedgerEntry {
+  _id: string;
+  account_id: string;
+  seq: number;
+  kind: EntryKind;
+  credits: number;
+  idempotency_key: string;
+  job_id?: string;
+  reason?: string;
+  reservation?: ReservationSplit;
+  released?: number;
+  expired?: number;
+  balances: Balances;
+  created_at: Date;
+}
+
+interface LedgerHead {
+  _id: string;
+  seq: number;
+  balances: Balances;
+}
+
+const SEQ_WIDTH = 12;
+export const entryId = (accountId: string, seq: number): string =>
+  `${accountId}:${String(seq).padStart(SEQ_WIDTH, '0')}`;
+
+const balancesSchema = new Schema<Balances>(
+  {
+    plan: Number,
+    purchased: Number,
+    held: Number,
+    granted: Number,
+    captured: Number,
+    expired: Number,
+    open_reservations: Number,
+    period: { type: new Schema({ start: String, end: String }, { _id: false }), default: null },
+  },
+  { _id: false },
+);
+
+const entrySchema = new Schema<LedgerEntry>(
+  {
+    _id: String,
+    account_id: { type: String, required: true },
+    seq: { type: Number, required: true },
+    kind: { type: String, required: true },
+    credits: { type: Number, required: true },
+    idempotency_key: { type: String, required: true },
+    job_id: String,
+    reason: String,
+    reservation: new Schema(
+      { from_plan: Number, from_purchased: Number, period_start: String },
+      { _id: false },
+    ),
+    released: Number,
+    expired: Number,
+    balances: { type: balancesSchema, required: true },
+    created_at: { type: Date, required: true },
+  },
+  { versionKey: false, collection: 'ledger_entries' },
+);
+entrySchema.index({ account_id: 1, idempotency_key: 1 }, { unique: true, name: 'one_movement_per_key' });
+
+const headSchema = new Schema<LedgerHead>(
+  { _id: String, seq: Number, balances: balancesSchema },
+  { versionKey: false, collection: 'ledger_heads' },
+);
+
+export class MovementRefused extends Error {
+  constructor(readonly refusal: Refusal) {
+    super(
+      refusal.refused === 'insufficient_credits'
+        ? `insufficient credits: ${refusal.required} required, ${refusal.available} available`
+        : refusal.refused === 'concurrent_jobs'
+          ? `concurrent jobs limit reached: ${refusal.open_reservations} of ${refusal.limit} running`
+          : refusal.message,
+    );
+    this.name = 'MovementRefused';
+  }
+}
+
+export interface MovementResult {
+  entry: LedgerEntry;
+  /** True when this idempotency key had already moved credits: nothing moved this time. */
+  replayed: boolean;
+}
+
+export interface LedgerOptions {
+  clock?: () => Date;
+  /** Give up after this many lost races for one account's next sequence number. */
+  maxConflictRetries?: number;
+}
+
+const DEFAULT_MAX_CONFLICT_RETRIES = 1000;
+
+function isDuplicateKey(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 11000;
+}
+
+export class Ledger {
+  readonly entries: Model<LedgerEntry>;
+  private readonly heads: Model<LedgerHead>;
+  private readonly mutex = new KeyedMutex();
+  private readonly clock: () => Date;
+  private readonly maxConflictRetries: number;
+
+  constructor(connection: Connection = mongoose.connection, options: LedgerOptions = {}) {
+    this.entries = connection.models.LedgerEntry ?? connection.model<LedgerEntry>('LedgerEntry', entrySchema);
+    this.heads = connection.models.LedgerHead ?? connection.model<LedgerHead>('LedgerHead', headSchema);
+    this.clock = options.clock ?? (() => new Date());
+    this.maxConflictRetries = options.maxConflictRetries ?? DEFAULT_MAX_CONFLICT_RETRIES;
+  }
+
+  async init(): Promise<void> {
+    await this.entries.createCollection().catch(() => undefined);
+    await this.entries.syncIndexes();
+  }
+
+  /** The latest entry of an account (null for an account without entries). */
+  async head(accountId: string): Promise<LedgerEntry | null> {
+    const hint = await this.heads.findById(accountId).lean<LedgerHead>();
+    let seq = hint?.seq ?? 0;
+    let latest: LedgerEntry | null = null;
+    // The hint may lag behind (a writer died between its insert and the hint update, or two
+    // writers updated it out of order): walk forward until the next sequence number is free.
+    for (;;) {
+      const next = await this.entries.findById(entryId(accountId, seq + 1)).lean<LedgerEntry>();
+      if (!next) break;
+      latest = next;
+      seq += 1;
+    }
+    if (latest) return latest;
+    if (!hint) return null;
+    return { ...this.syntheticHead(accountId, hint) };
+  }
+
+  private syntheticHead(accountId: string, hint: LedgerHead): LedgerEntry {
+    // The hint's copy of the head's balances saves a read; it is written from the entry itself.
+    return {
+      _id: entryId(accountId, hint.seq),
+      account_id: accountId,
+      seq: hint.seq,
+      kind: 'grant',
+      credits: 0,
+      idempotency_key: '',
+      balances: hint.balances,
+      created_at: new Date(0),
+    };
+  }
+
+  async balances(accountId: string): Promise<Balances> {
+    return (await this.head(accountId))?.balances ?? EMPTY_BALANCES;
+  }
+
+  /** Finds the entry that an idempotency key produced, if any (a full scan on FerretDB: rare path). */
+  async findByKey(accountId: string, idempotencyKey: string): Promise<LedgerEntry | null> {
+    return this.entries
+      .findOne({ account_id: accountId, idempotency_key: idempotencyKey })
+      .lean<LedgerEntry>();
+  }
+
+  /**
+   * Appends one movement, at most once per (account, idempotency key). Throws MovementRefused
+   * when the balances do not allow it; nothing is written then.
+   */
+  async move(
+    accountId: string,
+    idempotencyKey: string,
+    movement: Movement,
+    details: { job_id?: string; reason?: string } = {},
+  ): Promise<MovementResult> {
+    return this.mutex.run(accountId, () => this.moveUnlocked(accountId, idempotencyKey, movement, details));
+  }
+
+  private async moveUnlocked(
+    accountId: string,
+    idempotencyKey: string,
+    movement: Movement,
+    details: { job_id?: string; reason?: string },
+  ): Promise<MovementResult> {
+    let previousSeq = -1;
+    for (let attempt = 0; attempt <= this.maxConflictRetries; attempt++) {
+      const head = await this.head(accountId);
+      const seq = head?.seq ?? 0;
+      if (seq === previousSeq) {
+        // The head did not move, yet the insert conflicted: the conflict is on the idempotency
+        // index, so this key already moved credits in an earlier entry.
+        const existing = await this.findByKey(accountId, idempotencyKey);
+        if (existing) return { entry: existing, replayed: true };
+      }
+      previousSeq = seq;
+
+      const effect = applyMovement(head?.balances ?? EMPTY_BALANCES, movement);
+      if (isRefusal(effect)) {
+        // A refused retry of a movement that already happened is a replay, not a refusal.
+        const existing = attempt === 0 ? null : await this.findByKey(accountId, idempotencyKey);
+        if (existing) return { entry: existing, replayed: true };
+        throw new MovementRefused(effect);
+      }
+
+      const entry: LedgerEntry = {
+        _id: entryId(accountId, seq + 1),
+        account_id: accountId,
+        seq: seq + 1,
+        kind: movement.kind,
+        credits: effect.credits,
+        idempotency_key: idempotencyKey,
+        balances: effect.balances,
+        created_at: this.clock(),
+        ...(details.job_id !== undefined && { job_id: details.job_id }),
+        ...(details.reason !== undefined && { reason: details.reason }),
+        ...(effect.reservation && { reservation: effect.reservation }),
+        ...(effect.released !== undefined && { released: effect.released }),
+        ...(effect.expired !== undefined && { expired: effect.expired }),
+      };
+      try {
+        await this.entries.collection.insertOne(
+          entry as unknown as mongoose.mongo.OptionalId<mongoose.mongo.Document>,
+        );
+      } catch (err) {
+        if (!isDuplicateKey(err)) throw err;
+        continue;
+      }
+      await this.heads.collection.replaceOne(
+        { _id: accountId } as unknown as mongoose.mongo.Filter<mongoose.mongo.Document>,
+        { seq: entry.seq, balances: entry.balances },
+        { upsert: true },
+      );
+      return { entry, replayed: false };
+    }
+    throw new Error(
+      `ledger: gave up after ${this.maxConflictRetries} conflicting writes on account ${accountId}`,
+    );
+  }
+
+  // Job-facing movements. Capture and release share one idempotency key per job, so a job is
+  // settled exactly once whichever of the two comes first.
+
+  async reserve(
+    accountId: string,
+    jobId: string,
+    credits: number,
+    maxOpenReservations?: number,
+  ): Promise<MovementResult> {
+    return this.move(
+      accountId,
+      `reserve:${jobId}`,
+      {
+        kind: 'reserve',
+        credits,
+        ...(maxOpenReservations !== undefined && { max_open_reservations: maxOpenReservations }),
+      },
+      { job_id: jobId },
+    );
+  }
+
+  private async reservationOf(accountId: string, jobId: string): Promise<LedgerEntry | null> {
+    return this.findByKey(accountId, `reserve:${jobId}`);
+  }
+
+  /** Charges `credits` (≤ reserved) and returns the rest. Null when the job never reserved. */
+  async capture(
+    accountId: string,
+    jobId: string,
+    credits: number,
+    reservation?: LedgerEntry,
+  ): Promise<MovementResult | null> {
+    const reserved = reservation ?? (await this.reservationOf(accountId, jobId));
+    if (!reserved?.reservation) return null;
+    return this.move(
+      accountId,
+      `settle:${jobId}`,
+      { kind: 'capture', credits, reservation: { ...reserved.reservation, credits: reserved.credits } },
+      { job_id: jobId },
+    );
+  }
+
+  /** Returns the whole reservation. Null when the job never reserved. */
+  async release(
+    accountId: string,
+    jobId: string,
+    reason: string,
+    reservation?: LedgerEntry,
+  ): Promise<MovementResult | null> {
+    const reserved = reservation ?? (await this.reservationOf(accountId, jobId));
+    if (!reserved?.reservation) return null;
+    return this.move(
+      accountId,
+      `settle:${jobId}`,
+      { kind: 'release', reservation: { ...reserved.reservation, credits: reserved.credits } },
+      { job_id: jobId, reason },
+    );
+  }
+
+  async page(accountId: string, options: { before?: number; limit: number }): Promise<LedgerEntry[]> {
+    // Walk back by primary key from the head: cheap on FerretDB, where filters other than _id scan.
+    const head = await this.head(accountId);
+    const out: LedgerEntry[] = [];
+    let seq = Math.min(head?.seq ?? 0, (options.before ?? Number.MAX_SAFE_INTEGER) - 1);
+    while (seq >= 1 && out.length < options.limit) {
+      const entry = await this.entries.findById(entryId(accountId, seq)).lean<LedgerEntry>();
+      if (entry) out.push(entry);
+      seq -= 1;
+    }
+    return out;
+  }
+
+  /** Checks every §5 invariant over an account's whole history. */
+  async auditAccount(accountId: string): Promise<string[]> {
+    const entries = await this.entries.find({ account_id: accountId }).lean<LedgerEntry[]>();
+    entries.sort((a, b) => a.seq - b.seq);
+    const violations: string[] = [];
+    const reserves = new Map<string, number>();
+    const settles = new Map<string, number>();
+    entries.forEach((e, i) => {
+      if (e.seq !== i + 1) violations.push(`sequence gap: expected ${i + 1}, found ${e.seq}`);
+      for (const p of balanceViolations(e.balances)) violations.push(`entry ${e.seq} (${e.kind}): ${p}`);
+      if (e.kind === 'reserve' && e.job_id) reserves.set(e.job_id, (reserves.get(e.job_id) ?? 0) + 1);
+      if ((e.kind === 'capture' || e.kind === 'release') && e.job_id) {
+        settles.set(e.job_id, (settles.get(e.job_id) ?? 0) + 1);
+      }
+    });
+    for (const [job, count] of reserves) {
+      if (count > 1) violations.push(`job ${job} reserved ${count} times`);
+    }
+    for (const [job, count] of settles) {
+      if (count > 1) violations.push(`job ${job} settled ${count} times`);
+      if (!reserves.has(job)) violations.push(`job ${job} settled without a reservation`);
+    }
+    const last = entries.at(-1);
+    if (last) {
+      const open = [...reserves.keys()].filter((job) => !settles.has(job)).length;
+      if (last.balances.open_reservations !== open) {
+        violations.push(`open reservations ${last.balances.open_reservations} ≠ unsettled jobs ${open}`);
+      }
+    }
+    return violations;
+  }
+}
+
+export { available };

@@ -1,0 +1,47 @@
+import { Runtime, type Logger as TemporalLogger, type LogLevel, type LogMetadata } from '@temporalio/worker';
+import type { Logger } from './logger';
+
+let installed = false;
+
+/**
+ * Routes the Temporal SDK's logs (worker, workflows, activities) into our JSON logger, once per
+ * process. The worker's own lifecycle chatter (bundling, state changes) drops to debug; workflow
+ * and activity lines keep their level and carry the workflow id (the job id for jobs).
+ */
+export function installTemporalLogging(logger: Logger): void {
+  if (installed) return;
+  installed = true;
+  const write = (level: LogLevel, message: string, meta: LogMetadata = {}): void => {
+    const component = meta.sdkComponent;
+    const chatter = component !== 'activity' && component !== 'workflow';
+    const { taskToken: _t, ...fields } = meta as Record<string, unknown>;
+    const job = typeof fields.workflowId === 'string' ? { job_id: fields.workflowId } : {};
+    switch (level) {
+      case 'TRACE':
+        logger.trace({ ...fields, ...job }, message);
+        return;
+      case 'DEBUG':
+        logger.debug({ ...fields, ...job }, message);
+        return;
+      case 'INFO':
+        if (chatter) logger.debug({ ...fields, ...job }, message);
+        else logger.info({ ...fields, ...job }, message);
+        return;
+      case 'WARN':
+        logger.warn({ ...fields, ...job }, message);
+        return;
+      case 'ERROR':
+        logger.error({ ...fields, ...job }, message);
+        return;
+    }
+  };
+  const adapter: TemporalLogger = {
+    log: write,
+    trace: (m, meta) => write('TRACE', m, meta),
+    debug: (m, meta) => write('DEBUG', m, meta),
+    info: (m, meta) => write('INFO', m, meta),
+    warn: (m, meta) => write('WARN', m, meta),
+    error: (m, meta) => write('ERROR', m, meta),
+  };
+  Runtime.install({ logger: adapter });
+}

@@ -1,0 +1,66 @@
+// ESLint flat config. Workflow code runs in Temporal's deterministic sandbox, so it may not import
+// Node built-ins or anything that does I/O (database, HTTP, metrics, breakers, provider adapters).
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+import { builtinModules } from 'node:module';
+
+const nodeBuiltins = builtinModules.flatMap((m) => [m, `node:${m}`]);
+
+export default tseslint.config(
+  {
+    ignores: [
+      'node_modules/',
+      'dist/',
+      '.cache/',
+      '.data/',
+      'coverage/',
+      'eslint.config.mjs',
+      'jest.config.js',
+    ],
+  },
+  js.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: { arguments: false } }],
+      '@typescript-eslint/require-await': 'off',
+    },
+  },
+  {
+    files: ['workflows/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            ...nodeBuiltins.map((name) => ({ name, message: 'Workflow code cannot use Node built-ins.' })),
+            ...['mongoose', 'mongodb', 'express', 'prom-client', 'opossum', 'pino'].map((name) => ({
+              name,
+              message: 'Workflow code must stay deterministic: do I/O in activities.',
+            })),
+          ],
+          patterns: [
+            {
+              group: ['**/providers', '**/providers/**', '**/activities/**', '**/api/**'],
+              allowTypeImports: true,
+              message: 'Workflows import activities and providers as types only.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['test/**/*.ts', 'bench/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-non-null-assertion': 'off',
+      '@typescript-eslint/no-unsafe-assignment': 'off',
+      '@typescript-eslint/no-unsafe-member-access': 'off',
+    },
+  },
+);

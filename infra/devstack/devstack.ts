@@ -1,0 +1,288 @@
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { MongoClient } from 'mongodb';
+import { Connection } from '@temporalio/client';
+
+const execFileAsync = promisify(execFile);
+
+/** Pinned versions: changing one rebuilds that binary on the next start. */
+export const TEMPORAL_CLI_MODULE = 'github.com/temporalio/cli/cmd/temporal';
+export const TEMPORAL_CLI_VERSION = 'v1.5.1';
+const FERRETDB_SOURCE_DIR = path.join(__dirname, 'ferretdb');
+
+export const REPO_ROOT = path.resolve(__dirname, '..', '..');
+export const BIN_DIR = path.join(REPO_ROOT, '.cache', 'bin');
+
+export interface DevStackLog {
+  (message: string): void;
+}
+
+export interface DevStackOptions {
+  /** Folder for FerretDB's SQLite files and Temporal's database. */
+  dataDir: string;
+  /** Throw-away stack (tests): Temporal keeps its state in memory. */
+  ephemeral?: boolean;
+  mongoPort?: number;
+  temporalPort?: number;
+  temporalUiPort?: number;
+  /** Start only some of the servers (default both): the others are given by the environment. */
+  services?: { mongo: boolean; temporal: boolean };
+  log?: DevStackLog;
+}
+
+export interface DevStack {
+  mongoUri?: string;
+  temporalAddress?: string;
+  temporalUiUrl?: string;
+  mongo?: ManagedProcess;
+  temporal?: ManagedProcess;
+  stop(): Promise<void>;
+}
+
+export interface ManagedProcess {
+  readonly name: string;
+  readonly pid: number | undefined;
+  /** Starts the process again with the same arguments (after a crash or a deliberate kill). */
+  restart(): Promise<void>;
+  kill(signal?: NodeJS.Signals): Promise<void>;
+}
+
+async function buildStamp(inputs: string[]): Promise<string> {
+  return createHash('sha256').update(inputs.join('\n')).digest('hex').slice(0, 16);
+}
+
+async function isCurrent(binary: string, stamp: string): Promise<boolean> {
+  try {
+    const recorded = await fs.promises.readFile(`${binary}.stamp`, 'utf8');
+    return recorded.trim() === stamp && fs.existsSync(binary);
+  } catch {
+    return false;
+  }
+}
+
+async function goVersion(): Promise<string> {
+  const { stdout } = await execFileAsync('go', ['version']);
+  return stdout.trim();
+}
+
+/**
+ * Builds the Temporal CLI and our FerretDB main with the Go toolchain, only when a binary is
+ * missing or its pinned version (or our FerretDB source) changed since it was built.
+ */
+export async function ensureDevStackBinaries(
+  log: DevStackLog = () => {},
+): Promise<{ temporal: string; ferretdb: string }> {
+  // Both are built whatever runs: a binary built once is what makes the second start fast.
+  await fs.promises.mkdir(BIN_DIR, { recursive: true });
+  const go = await goVersion();
+  const temporal = path.join(BIN_DIR, 'temporal');
+  const ferretdb = path.join(BIN_DIR, 'easel-ferretdb');
+  const goEnv = { ...process.env, GOBIN: BIN_DIR, GOFLAGS: '-buildvcs=false', CGO_ENABLED: '0' };
+
+  const temporalStamp = await buildStamp([go, TEMPORAL_CLI_MODULE, TEMPORAL_CLI_VERSION]);
+  if (!(await isCurrent(temporal, temporalStamp))) {
+    log(`building Temporal CLI ${TEMPORAL_CLI_VERSION} (first run only, takes a few minutes)…`);
+    const started = Date.now();
+    await execFileAsync('go', ['install', `${TEMPORAL_CLI_MODULE}@${TEMPORAL_CLI_VERSION}`], {
+      env: goEnv,
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    await fs.promises.writeFile(`${temporal}.stamp`, temporalStamp);
+    log(`built Temporal CLI in ${Math.round((Date.now() - started) / 1000)} s`);
+  }
+
+  const sources = ['go.mod', 'go.sum', 'main.go'].map((f) =>
+    fs.readFileSync(path.join(FERRETDB_SOURCE_DIR, f), 'utf8'),
+  );
+  const ferretStamp = await buildStamp([go, ...sources]);
+  if (!(await isCurrent(ferretdb, ferretStamp))) {
+    log('building FerretDB v1 (SQLite backend) (first run only, takes a few minutes)…');
+    const started = Date.now();
+    await execFileAsync('go', ['build', '-o', ferretdb, '.'], {
+      cwd: FERRETDB_SOURCE_DIR,
+      env: goEnv,
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    await fs.promises.writeFile(`${ferretdb}.stamp`, ferretStamp);
+    log(`built FerretDB in ${Math.round((Date.now() - started) / 1000)} s`);
+  }
+  return { temporal, ferretdb };
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => {
+        if (address && typeof address === 'object') resolve(address.port);
+        else reject(new Error('could not allocate a port'));
+      });
+    });
+  });
+}
+
+async function portOrFree(port: number | undefined): Promise<number> {
+  return port && port > 0 ? port : freePort();
+}
+
+async function waitUntil(
+  what: string,
+  probe: () => Promise<void>,
+  timeoutMs: number,
+  child: ChildProcess,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) {
+      throw new Error(`${what} exited with code ${child.exitCode} before it answered`);
+    }
+    try {
+      await probe();
+      return;
+    } catch (err) {
+      lastError = err;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  throw new Error(`${what} did not answer within ${timeoutMs} ms: ${String(lastError)}`);
+}
+
+export async function pingMongo(uri: string): Promise<void> {
+  const client = new MongoClient(uri, { serverSelectionTimeoutMS: 1000, connectTimeoutMS: 1000 });
+  try {
+    await client.connect();
+    await client.db('admin').command({ ping: 1 });
+  } finally {
+    await client.close();
+  }
+}
+
+export async function pingTemporal(address: string): Promise<void> {
+  const connection = await Connection.connect({ address, connectTimeout: 1000 });
+  try {
+    await connection.workflowService.getSystemInfo({});
+  } finally {
+    await connection.close();
+  }
+}
+
+function managedProcess(
+  name: string,
+  command: string,
+  args: string[],
+  logFile: string,
+  ready: () => Promise<void>,
+): ManagedProcess & { start(): Promise<void> } {
+  let child: ChildProcess | undefined;
+  const start = async (): Promise<void> => {
+    const out = fs.openSync(logFile, 'a');
+    // Own process group, so that Ctrl-C in the terminal reaches Easel first and Easel stops these
+    // in order, rather than the servers vanishing under a still-running worker.
+    child = spawn(command, args, { stdio: ['ignore', out, out], detached: true });
+    fs.closeSync(out);
+    const current = child;
+    await waitUntil(name, ready, 60_000, current).catch(async (err: Error) => {
+      current.kill('SIGKILL');
+      const tail = fs.readFileSync(logFile, 'utf8').split('\n').slice(-15).join('\n');
+      throw new Error(`${err.message}\n--- last lines of ${logFile} ---\n${tail}`);
+    });
+  };
+  const kill = async (signal: NodeJS.Signals = 'SIGTERM'): Promise<void> => {
+    const current = child;
+    if (!current || current.exitCode !== null || current.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => current.once('exit', () => resolve()));
+    current.kill(signal);
+    const forced = setTimeout(() => current.kill('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(forced);
+  };
+  return {
+    name,
+    get pid() {
+      return child?.pid;
+    },
+    start,
+    kill,
+    restart: async () => {
+      await kill();
+      await start();
+    },
+  };
+}
+
+/**
+ * Starts FerretDB and the Temporal dev server on loopback and resolves once both really answer
+ * (a Mongo ping, a Temporal GetSystemInfo), not merely once their ports are open.
+ */
+export async function startDevStack(options: DevStackOptions): Promise<DevStack> {
+  const log = options.log ?? (() => {});
+  const binaries = await ensureDevStackBinaries(log);
+  const dataDir = path.resolve(options.dataDir);
+  await fs.promises.mkdir(dataDir, { recursive: true });
+
+  const mongoPort = await portOrFree(options.mongoPort);
+  const temporalPort = await portOrFree(options.temporalPort);
+  const uiPort = await portOrFree(options.temporalUiPort);
+  const httpPort = await freePort();
+  const metricsPort = await freePort();
+
+  const mongoUri = `mongodb://127.0.0.1:${mongoPort}/`;
+  const temporalAddress = `127.0.0.1:${temporalPort}`;
+
+  const mongo = managedProcess(
+    'FerretDB',
+    binaries.ferretdb,
+    ['-listen', `127.0.0.1:${mongoPort}`, '-data', path.join(dataDir, 'ferretdb')],
+    path.join(dataDir, 'ferretdb.log'),
+    () => pingMongo(mongoUri),
+  );
+  const temporalArgs = [
+    'server',
+    'start-dev',
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(temporalPort),
+    '--ui-port',
+    String(uiPort),
+    '--http-port',
+    String(httpPort),
+    '--metrics-port',
+    String(metricsPort),
+    '--log-level',
+    'warn',
+    // Update-with-start (the submit waits for the workflow's reservation step) needs this on 1.5.x.
+    '--dynamic-config-value',
+    'frontend.enableExecuteMultiOperation=true',
+  ];
+  if (!options.ephemeral) temporalArgs.push('--db-filename', path.join(dataDir, 'temporal.db'));
+  const temporal = managedProcess(
+    'Temporal',
+    binaries.temporal,
+    temporalArgs,
+    path.join(dataDir, 'temporal.log'),
+    () => pingTemporal(temporalAddress),
+  );
+
+  const services = options.services ?? { mongo: true, temporal: true };
+  await Promise.all([services.mongo && mongo.start(), services.temporal && temporal.start()]);
+  if (services.mongo) log(`FerretDB answering at ${mongoUri}`);
+  if (services.temporal) log(`Temporal answering at ${temporalAddress} (web UI http://127.0.0.1:${uiPort})`);
+
+  return {
+    ...(services.mongo && { mongoUri, mongo }),
+    ...(services.temporal && { temporalAddress, temporal, temporalUiUrl: `http://127.0.0.1:${uiPort}` }),
+    stop: async () => {
+      await Promise.all([services.temporal && temporal.kill(), services.mongo && mongo.kill()]);
+      if (options.ephemeral) await fs.promises.rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,121 @@
+/**
+ * The contract every upstream image provider adapter satisfies. Real upstream APIs are mostly
+ * asynchronous (submit → upstream job id → poll) and sometimes synchronous; `submit` answers
+ * either way, and `poll` continues an asynchronous job. Because the upstream job id is returned
+ * before any waiting, the caller can persist it and, after a crash, resume polling the same
+ * upstream job instead of submitting (and paying for) it again.
+ */
+
+export type AspectRatio = '1:1' | '16:9' | '9:16' | '4:3' | '3:4' | '3:2' | '2:3' | '21:9' | '9:21';
+export const ASPECT_RATIOS: readonly AspectRatio[] = [
+  '1:1',
+  '16:9',
+  '9:16',
+  '4:3',
+  '3:4',
+  '3:2',
+  '2:3',
+  '21:9',
+  '9:21',
+];
+
+export interface GenerationRequest {
+  /** The model id as the upstream names it (from the deployment's model map). */
+  upstreamModel: string;
+  /** The catalog model (flux-2-dev, …), for providers that serve several from one endpoint. */
+  model: string;
+  prompt: string;
+  negativePrompt?: string;
+  n: number;
+  aspectRatio: AspectRatio;
+  seed?: number;
+  imageUrls?: string[];
+}
+
+/** One image as the upstream produced it: inline bytes, or a (usually expiring) URL to fetch. */
+export type UpstreamImage =
+  | { kind: 'bytes'; data: Uint8Array; contentType: string; width?: number; height?: number }
+  | { kind: 'url'; url: string; contentType?: string; width?: number; height?: number };
+
+export type SubmitResult =
+  | { status: 'completed'; images: UpstreamImage[] }
+  | { status: 'pending'; upstreamJobId: string; pollAfterMs?: number };
+
+export type PollResult =
+  | { status: 'completed'; images: UpstreamImage[] }
+  | { status: 'pending'; progress?: number; pollAfterMs?: number };
+
+/** The small set of outcomes that routing, retries and metrics all speak. */
+export type ProviderOutcome =
+  'success' | 'error' | 'timeout' | 'rejected' | 'rate_limited' | 'content_policy';
+
+/**
+ * A failed upstream call, normalised. `rejected` (validation, auth) and `content_policy` are the
+ * caller's problem: retrying them elsewhere would fail the same way, and they must not trip a
+ * circuit breaker. `error`, `timeout` and `rate_limited` are the upstream's problem.
+ */
+export class ProviderError extends Error {
+  constructor(
+    readonly outcome: Exclude<ProviderOutcome, 'success'>,
+    message: string,
+    readonly details: { status?: number; retryAfterMs?: number; upstreamCode?: string } = {},
+  ) {
+    super(message);
+    this.name = 'ProviderError';
+  }
+
+  get isClientError(): boolean {
+    return this.outcome === 'rejected' || this.outcome === 'content_policy';
+  }
+}
+
+export interface ProviderCallContext {
+  /** Aborted when the job is cancelled or the call's own timeout passes. */
+  signal: AbortSignal;
+  /** Reports progress (0–1) of a long upstream job to the job's readers. */
+  onProgress?: (progress: number) => void;
+}
+
+export interface ImageProvider {
+  /** The adapter's type, as deployments in the config file name it (`sandbox`, `bfl`, …). */
+  readonly type: string;
+  submit(request: GenerationRequest, context: ProviderCallContext): Promise<SubmitResult>;
+  poll(upstreamJobId: string, context: ProviderCallContext): Promise<PollResult>;
+}
+
+/** What an adapter factory receives from a deployment's configuration. */
+export interface ProviderSettings {
+  deploymentId: string;
+  baseUrl?: string;
+  /** Resolved from the environment variable the deployment names; never written in config. */
+  apiKey?: string;
+  /** Adapter-specific options (e.g. the sandbox's latency and failure rate). */
+  options: Record<string, unknown>;
+  fetch?: typeof fetch;
+}
+
+/** Maps an HTTP response status to an outcome, the one place shared by every HTTP adapter. */
+export function outcomeForStatus(status: number): Exclude<ProviderOutcome, 'success'> {
+  if (status === 429) return 'rate_limited';
+  if (status === 408 || status === 504) return 'timeout';
+  if (status >= 500) return 'error';
+  return 'rejected';
+}
+
+/** Parses Retry-After (seconds or an HTTP date) into milliseconds. */
+export function parseRetryAfter(value: string | null, now = Date.now()): number | undefined {
+  if (!value) return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+export function dimensionsFor(aspectRatio: AspectRatio, longSide = 1024): { width: number; height: number } {
+  const [w, h] = aspectRatio.split(':').map(Number) as [number, number];
+  // Multiples of 16, as diffusion models and most upstreams expect.
+  const round16 = (x: number): number => Math.max(16, Math.round(x / 16) * 16);
+  return w >= h
+    ? { width: longSide, height: round16((longSide * h) / w) }
+    : { width: round16((longSide * w) / h), height: longSide };
+}

@@ -1,0 +1,78 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startDevStack, type DevStack } from '../../infra/devstack/devstack';
+import { startTestEasel, type TestEasel } from '../support/easel';
+
+describe('health and readiness', () => {
+  let easel: TestEasel;
+  beforeAll(async () => {
+    easel = await startTestEasel();
+  });
+  afterAll(() => easel.stop());
+
+  it('answers /healthz and /readyz while MongoDB and Temporal answer', async () => {
+    expect((await easel.call('GET', '/healthz')).status).toBe(200);
+    const ready = await easel.call<{ down: string[] }>('GET', '/readyz');
+    expect(ready.status).toBe(200);
+    expect(ready.body.down).toEqual([]);
+  });
+
+  it('answers unknown routes and bad JSON with a JSON error, never a stack trace', async () => {
+    const missing = await easel.call<{ error: { code: string } }>('GET', '/nope');
+    expect(missing.status).toBe(404);
+    expect(missing.body.error.code).toBe('not_found');
+    const bad = await easel.call<{ error: { code: string } }>('POST', '/admin/v1/accounts', {
+      body: '{"name": ',
+      headers: { authorization: 'Bearer test-admin-token-0123456789' },
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.code).toBe('invalid_json');
+  });
+});
+
+describe('readiness when Temporal goes away', () => {
+  let stack: DevStack;
+  let easel: TestEasel;
+  beforeAll(async () => {
+    // A Temporal of its own: killing the shared one would break every other test.
+    stack = await startDevStack({
+      dataDir: fs.mkdtempSync(path.join(os.tmpdir(), 'easel-ready-')),
+      ephemeral: true,
+      temporalPort: 0,
+      temporalUiPort: 0,
+      services: { mongo: false, temporal: true },
+    });
+    easel = await startTestEasel({ role: 'api', temporalAddress: stack.temporalAddress! });
+  });
+  afterAll(async () => {
+    await easel?.stop();
+    await stack?.stop();
+  });
+
+  it('is 503 naming Temporal while it is down, and 200 again once it is back', async () => {
+    expect((await easel.call('GET', '/readyz')).status).toBe(200);
+    await stack.temporal!.kill('SIGKILL');
+    const down = await easel.call<{ down: string[] }>('GET', '/readyz');
+    expect(down.status).toBe(503);
+    expect(down.body.down).toEqual(['temporal']);
+    await stack.temporal!.restart();
+    expect(await waitForStatus(easel, '/readyz', 200, 30_000)).toBe(200);
+  });
+});
+
+async function waitForStatus(
+  easel: TestEasel,
+  route: string,
+  status: number,
+  timeoutMs: number,
+): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  let last = 0;
+  while (Date.now() < deadline) {
+    last = (await easel.call('GET', route)).status;
+    if (last === status) return last;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return last;
+}

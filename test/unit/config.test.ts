@@ -1,0 +1,63 @@
+import { parseEnvironment } from '../../core/config';
+import { buildCatalog, CatalogConfigError, DEFAULT_CATALOG } from '../../core/catalog';
+
+describe('environment', () => {
+  it('applies the local defaults', () => {
+    const env = parseEnvironment({});
+    expect(env.PORT).toBe(8080);
+    expect(env.HOST).toBe('127.0.0.1');
+    expect(env.TEMPORAL_NAMESPACE).toBe('default');
+    expect(env.MONGODB_URI).toBeUndefined();
+  });
+
+  it('names the variable and what is wrong with it', () => {
+    expect(() => parseEnvironment({ PORT: 'eighty' })).toThrow(/PORT: .*got "eighty"/);
+    expect(() => parseEnvironment({ MONGODB_URI: 'localhost:27017' })).toThrow(
+      /MONGODB_URI: must start with mongodb:\/\//,
+    );
+  });
+
+  it('refuses production without an admin token, database and Temporal, and never shows the token', () => {
+    expect(() => parseEnvironment({ NODE_ENV: 'production' })).toThrow(
+      /EASEL_ADMIN_TOKEN: is required when NODE_ENV=production/,
+    );
+    expect(() => parseEnvironment({ NODE_ENV: 'production', EASEL_ADMIN_TOKEN: 'short' })).toThrow(
+      /EASEL_ADMIN_TOKEN: must be at least 16 characters \(got "\*\*\*"\)/,
+    );
+    const env = parseEnvironment({
+      NODE_ENV: 'production',
+      EASEL_ADMIN_TOKEN: 'a-long-enough-admin-token',
+      MONGODB_URI: 'mongodb://db:27017/easel',
+      TEMPORAL_ADDRESS: 'temporal:7233',
+    });
+    expect(env.NODE_ENV).toBe('production');
+  });
+});
+
+describe('catalog configuration', () => {
+  it('has the published defaults', () => {
+    expect(DEFAULT_CATALOG.models['ideogram-v3']?.credits).toBe(5);
+    expect(DEFAULT_CATALOG.plans['scale-2']?.monthly_credits).toBe(77_000);
+    expect(DEFAULT_CATALOG.trial_credits).toBe(25);
+    expect(DEFAULT_CATALOG.tasks['text-in-image']).toBe('ideogram-v3');
+  });
+
+  it('merges an override over the defaults', () => {
+    const catalog = buildCatalog({ models: { 'my-model': { credits: 7 } }, tasks: { logos: 'my-model' } });
+    expect(catalog.models['my-model']?.credits).toBe(7);
+    expect(catalog.models['flux-2-dev']?.credits).toBe(1);
+    expect(catalog.tasks.logos).toBe('my-model');
+  });
+
+  it('rejects a bad override naming the field', () => {
+    expect(() => buildCatalog({ models: { 'flux-2-dev': { credits: -1 } } }, 'easel.yaml')).toThrow(
+      CatalogConfigError,
+    );
+    expect(() => buildCatalog({ models: { 'flux-2-dev': { credits: -1 } } }, 'easel.yaml')).toThrow(
+      /easel\.yaml[\s\S]*models\.flux-2-dev\.credits/,
+    );
+    expect(() => buildCatalog({ tasks: { logos: 'no-such-model' } })).toThrow(
+      /tasks\.logos: unknown model "no-such-model"/,
+    );
+  });
+});
