@@ -1,12 +1,18 @@
 /**
  * Runs the embedded dev stack (FerretDB + Temporal dev server) in the foreground until Ctrl-C,
- * for working against it from other tools: `npm run devstack`.
+ * for working against it from other tools: `npm run devstack`. With `--build-only` it just builds
+ * the binaries (CI does this before the tests, so the build is not timed as a test).
  */
 import path from 'node:path';
 import { parseEnvironment } from '../core/config';
-import { startDevStack } from '../infra/devstack/devstack';
+import { ensureDevStackBinaries, startDevStack } from '../infra/devstack/devstack';
 
 async function main(): Promise<void> {
+  if (process.argv.includes('--build-only')) {
+    const built = await ensureDevStackBinaries((m) => console.log(m));
+    console.log(`dev stack binaries ready: ${built.temporal}, ${built.ferretdb}`);
+    return;
+  }
   const env = parseEnvironment();
   const stack = await startDevStack({
     dataDir: path.join(path.resolve(env.EASEL_DATA_DIR), 'devstack'),
