@@ -14,7 +14,8 @@ export function installTemporalLogging(logger: Logger): void {
   const write = (level: LogLevel, message: string, meta: LogMetadata = {}): void => {
     const component = meta.sdkComponent;
     const chatter = component !== 'activity' && component !== 'workflow';
-    const { taskToken: _t, ...fields } = meta as Record<string, unknown>;
+    const fields: Record<string, unknown> = { ...meta };
+    delete fields.taskToken; // a credential-like blob, useless in logs
     const job = typeof fields.workflowId === 'string' ? { job_id: fields.workflowId } : {};
     switch (level) {
       case 'TRACE':
