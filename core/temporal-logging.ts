@@ -12,9 +12,8 @@ export function installTemporalLogging(logger: Logger): void {
   if (installed) return;
   installed = true;
   const write = (level: LogLevel, message: string, meta: LogMetadata = {}): void => {
-    const component = meta.sdkComponent;
-    const chatter = component !== 'activity' && component !== 'workflow';
     const fields: Record<string, unknown> = { ...meta };
+    const chatter = fields.sdkComponent !== 'activity' && fields.sdkComponent !== 'workflow';
     delete fields.taskToken; // a credential-like blob, useless in logs
     const job = typeof fields.workflowId === 'string' ? { job_id: fields.workflowId } : {};
     switch (level) {
