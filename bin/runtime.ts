@@ -8,10 +8,19 @@ import type mongoose from 'mongoose';
 import { createActivities } from '../activities';
 import { createApp, type Readiness } from '../api/app';
 import { AccountService } from '../core/accounts/accounts';
-import { buildCatalog, readConfigFile, type Catalog } from '../core/catalog';
+import { buildCatalog, CatalogConfigError, readConfigFile, type Catalog } from '../core/catalog';
 import { publicBaseUrl, resolveDataDir, type Environment } from '../core/config';
 import { connectDatabase, pingDatabase } from '../core/db';
-import { AuditService } from '../core/ledger/audit';
+import { AuditService, type AccountCheck } from '../core/ledger/audit';
+import { buildProviderConfig, type ProviderConfig } from '../core/deployments';
+import { LocalDiskImageStore } from '../core/images';
+import { JobStore } from '../core/jobs/jobs';
+import { RequestRateLimiter } from '../core/rate-limit';
+import { createProvider, PROVIDER_TYPES } from '../providers/registry';
+import type { ImageProvider } from '../providers/types';
+import { timeoutOnlyCaller } from '../activities/deployment-caller';
+import { imagineRoutes, JobSubmitter } from '../api/routes/imagine';
+import { imageRoutes, jobRoutes } from '../api/routes/jobs';
 import { Ledger } from '../core/ledger/ledger';
 import type { Logger } from '../core/logger';
 import { installTemporalLogging } from '../core/temporal-logging';
@@ -41,10 +50,37 @@ export interface StartOptions {
 }
 
 /** Loads the config file (if any). Bad config stops start-up with the field that is wrong. */
-export function loadCatalog(env: Environment): Catalog {
-  if (!env.EASEL_CONFIG) return buildCatalog(undefined);
-  const file = readConfigFile(env.EASEL_CONFIG) as { catalog?: unknown } | null;
-  return buildCatalog(file?.catalog, `${env.EASEL_CONFIG} (catalog)`);
+export function loadConfig(env: Environment): { catalog: Catalog; providers: ProviderConfig } {
+  const file = env.EASEL_CONFIG
+    ? (readConfigFile(env.EASEL_CONFIG) as { catalog?: unknown; providers?: unknown } | null)
+    : null;
+  const source = env.EASEL_CONFIG ?? 'defaults';
+  const catalog = buildCatalog(file?.catalog, source);
+  const providers = buildProviderConfig(file?.providers, catalog, PROVIDER_TYPES, source);
+  return { catalog, providers };
+}
+
+/** One adapter per deployment, with its credentials read from the variable the config names. */
+function createAdapters(config: ProviderConfig): Map<string, ImageProvider> {
+  const adapters = new Map<string, ImageProvider>();
+  for (const d of config.deployments) {
+    const apiKey = d.api_key_env ? process.env[d.api_key_env] : undefined;
+    if (d.api_key_env && !apiKey) {
+      throw new CatalogConfigError(
+        `Deployment ${d.id}: environment variable ${d.api_key_env} (its API key) is not set.`,
+      );
+    }
+    adapters.set(
+      d.id,
+      createProvider(d.type, {
+        deploymentId: d.id,
+        options: d.options,
+        ...(d.base_url !== undefined && { baseUrl: d.base_url }),
+        ...(apiKey !== undefined && { apiKey }),
+      }),
+    );
+  }
+  return adapters;
 }
 
 /**
@@ -54,7 +90,13 @@ export function loadCatalog(env: Environment): Catalog {
  */
 export async function startEasel(options: StartOptions): Promise<Easel> {
   const { env, role, logger } = options;
-  const catalog = loadCatalog(env);
+  const { catalog, providers } = loadConfig(env);
+  if (providers.unservedModels.length > 0) {
+    logger.warn(
+      { models: providers.unservedModels },
+      'no provider deployment serves these catalog models: submissions for them are refused',
+    );
+  }
   const cleanups: Array<() => Promise<unknown>> = [];
   const stop = async (): Promise<void> => {
     for (const cleanup of cleanups.reverse()) {
@@ -99,9 +141,12 @@ export async function startEasel(options: StartOptions): Promise<Easel> {
       temporalPeriodScheduler(client, env.TEMPORAL_TASK_QUEUE),
       db,
     );
+    const jobs = new JobStore(db);
     await ledger.init();
     await accounts.init();
-    const audit = new AuditService(ledger, () => accounts.listIds());
+    await jobs.init();
+    const images = new LocalDiskImageStore(path.join(resolveDataDir(env), 'images'));
+    const audit = new AuditService(ledger, () => accounts.listIds(), [settledJobsCheck(ledger, jobs)]);
 
     if (role !== 'api') {
       installTemporalLogging(logger);
@@ -111,7 +156,18 @@ export async function startEasel(options: StartOptions): Promise<Easel> {
         namespace: env.TEMPORAL_NAMESPACE,
         taskQueue: env.TEMPORAL_TASK_QUEUE,
         workflowsPath: require.resolve('../workflows'),
-        activities: createActivities({ accounts }),
+        activities: createActivities({
+          accounts,
+          jobs,
+          generate: {
+            catalog,
+            providers,
+            adapters: createAdapters(providers),
+            jobs,
+            images,
+            caller: timeoutOnlyCaller,
+          },
+        }),
       });
       const running = worker.run();
       cleanups.push(async () => {
@@ -145,6 +201,17 @@ export async function startEasel(options: StartOptions): Promise<Easel> {
           return { mongodb, temporal };
         },
       };
+      let boundBaseUrl = publicBaseUrl(env);
+      const submitter = new JobSubmitter({
+        catalog,
+        providers,
+        accounts,
+        jobs,
+        temporal: client,
+        taskQueue: env.TEMPORAL_TASK_QUEUE,
+        rateLimiter: new RequestRateLimiter(),
+        baseUrl: () => boundBaseUrl,
+      });
       const app = createApp({
         logger,
         catalog,
@@ -152,6 +219,13 @@ export async function startEasel(options: StartOptions): Promise<Easel> {
         audit,
         readiness,
         adminToken: env.EASEL_ADMIN_TOKEN,
+        extend: (app, { apiKey }) => {
+          app.use(imageRoutes(images));
+          app.use('/imagine', apiKey);
+          app.use(imagineRoutes(submitter));
+          app.use('/v1', imagineRoutes(submitter));
+          app.use('/v1', jobRoutes({ jobs, temporal: client, baseUrl: () => boundBaseUrl }));
+        },
       });
       const server = http.createServer(app);
       await new Promise<void>((resolve, reject) => {
@@ -160,6 +234,7 @@ export async function startEasel(options: StartOptions): Promise<Easel> {
       });
       port = (server.address() as AddressInfo).port;
       baseUrl = publicBaseUrl(env, port);
+      boundBaseUrl = baseUrl;
       cleanups.push(
         () =>
           new Promise<void>((resolve) => {
@@ -197,4 +272,19 @@ export function persistedSecret(env: Environment, name: string, create: () => st
     fs.writeFileSync(file, `${value}\n`, { mode: 0o600 });
     return value;
   }
+}
+
+/** A finished job must have settled its reservation exactly once (the ledger audit counts "once"). */
+function settledJobsCheck(ledger: Ledger, jobs: JobStore): AccountCheck {
+  return async (accountId) => {
+    const finished = await jobs.terminalJobIds(accountId);
+    if (finished.length === 0) return [];
+    const entries = await ledger.entries
+      .find({ account_id: accountId, kind: { $in: ['capture', 'release'] } }, { job_id: 1 })
+      .lean<Array<{ job_id?: string }>>();
+    const settled = new Set(entries.map((e) => e.job_id));
+    return finished
+      .filter((id) => !settled.has(id))
+      .map((id) => `job ${id} is finished but its reservation was never settled`);
+  };
 }

@@ -1,1 +1,2 @@
 export * from './billing-period';
+export * from './imagine';

@@ -181,6 +181,10 @@ export class Ledger {
     return (await this.head(accountId))?.balances ?? EMPTY_BALANCES;
   }
 
+  async entryAt(accountId: string, seq: number): Promise<LedgerEntry | null> {
+    return this.entries.findById(entryId(accountId, seq)).lean<LedgerEntry>();
+  }
+
   /** Finds the entry that an idempotency key produced, if any (a full scan on FerretDB: rare path). */
   async findByKey(accountId: string, idempotencyKey: string): Promise<LedgerEntry | null> {
     return this.entries

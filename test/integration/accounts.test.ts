@@ -28,7 +28,14 @@ describe('accounts, keys and the admin API', () => {
 
   it('refuses a missing or wrong admin token with 401', async () => {
     expect((await easel.call('POST', '/admin/v1/accounts', { body: { name: 'x' } })).status).toBe(401);
-    expect((await easel.call('POST', '/admin/v1/accounts', { body: { name: 'x' }, token: 'wrong-token-wrong-token' })).status).toBe(401);
+    expect(
+      (
+        await easel.call('POST', '/admin/v1/accounts', {
+          body: { name: 'x' },
+          token: 'wrong-token-wrong-token',
+        })
+      ).status,
+    ).toBe(401);
     const { key } = await easel.newAccount();
     expect((await easel.call('GET', '/admin/v1/accounts/whatever', { token: key })).status).toBe(401);
   });
@@ -47,7 +54,9 @@ describe('accounts, keys and the admin API', () => {
   it('fails a revoked key at once, and lists keys without their secret', async () => {
     const { id, key } = await easel.newAccount();
     expect((await easel.call('GET', '/v1/account', { token: key })).status).toBe(200);
-    const keys = await easel.admin<{ data: Array<{ id: string; prefix: string; revoked_at: string | null }> }>('GET', `/accounts/${id}/keys`);
+    const keys = await easel.admin<{
+      data: Array<{ id: string; prefix: string; revoked_at: string | null }>;
+    }>('GET', `/accounts/${id}/keys`);
     expect(keys.body.data).toHaveLength(1);
     expect(JSON.stringify(keys.body)).not.toContain(key);
     expect(key.startsWith(keys.body.data[0]!.prefix)).toBe(true);
@@ -65,20 +74,35 @@ describe('accounts, keys and the admin API', () => {
     const second = await easel.admin<{ replayed: boolean }>('POST', `/accounts/${id}/grants`, grant);
     expect([first.status, second.status]).toEqual([201, 200]);
     expect(second.body.replayed).toBe(true);
-    expect((await easel.call<AccountBody>('GET', '/v1/account', { token: key })).body.balance.available).toBe(65);
-    const bad = await easel.admin<{ error: { details: { fields: Record<string, string> } } }>('POST', `/accounts/${id}/grants`, { credits: -3, idempotency_key: 'x' });
+    expect((await easel.call<AccountBody>('GET', '/v1/account', { token: key })).body.balance.available).toBe(
+      65,
+    );
+    const bad = await easel.admin<{ error: { details: { fields: Record<string, string> } } }>(
+      'POST',
+      `/accounts/${id}/grants`,
+      { credits: -3, idempotency_key: 'x' },
+    );
     expect(bad.status).toBe(400);
     expect(Object.keys(bad.body.error.details.fields)).toEqual(['credits']);
 
-    const page1 = await easel.admin<{ data: Array<{ seq: number; kind: string }>; next_before: number | null }>('GET', `/accounts/${id}/ledger?limit=1`);
+    const page1 = await easel.admin<{
+      data: Array<{ seq: number; kind: string }>;
+      next_before: number | null;
+    }>('GET', `/accounts/${id}/ledger?limit=1`);
     expect(page1.body.data.map((e) => e.seq)).toEqual([2]);
-    const page2 = await easel.admin<{ data: Array<{ seq: number }>; next_before: number | null }>('GET', `/accounts/${id}/ledger?limit=1&before=${page1.body.next_before}`);
+    const page2 = await easel.admin<{ data: Array<{ seq: number }>; next_before: number | null }>(
+      'GET',
+      `/accounts/${id}/ledger?limit=1&before=${page1.body.next_before}`,
+    );
     expect(page2.body.data.map((e) => e.seq)).toEqual([1]);
   });
 
   it('suspends and reactivates an account, and overrides its rate limits', async () => {
     const { id, key } = await easel.newAccount('pro');
-    const patched = await easel.admin<AccountBody>('PATCH', `/accounts/${id}`, { status: 'suspended', rate_limits: { concurrent_jobs: 500 } });
+    const patched = await easel.admin<AccountBody>('PATCH', `/accounts/${id}`, {
+      status: 'suspended',
+      rate_limits: { concurrent_jobs: 500 },
+    });
     expect(patched.body.rate_limits).toEqual({ requests_per_second: 5, concurrent_jobs: 500 });
     const refused = await easel.call<{ error: { code: string } }>('GET', '/v1/account', { token: key });
     expect(refused.status).toBe(403);
@@ -91,12 +115,26 @@ describe('accounts, keys and the admin API', () => {
     const models = await easel.call<{ data: Array<{ id: string; credits: number }> }>('GET', '/v1/models');
     expect(models.body.data.find((m) => m.id === 'ideogram-v3')?.credits).toBe(5);
     // The seed's table: $/image on the Hobby plan, rounded to the cent's tenth.
-    const hobbyPerImage: Record<string, number> = { 'flux-2-dev': 0.017, 'nano-banana': 0.035, 'nano-banana-2': 0.052, midjourney: 0.069, 'ideogram-v3': 0.087 };
+    const hobbyPerImage: Record<string, number> = {
+      'flux-2-dev': 0.017,
+      'nano-banana': 0.035,
+      'nano-banana-2': 0.052,
+      midjourney: 0.069,
+      'ideogram-v3': 0.087,
+    };
     for (const [model, usd] of Object.entries(hobbyPerImage)) {
-      const est = await easel.call<{ plans: Array<{ plan: string; usd_per_image: number }> }>('POST', '/v1/estimate', { body: { model } });
-      expect(Math.abs(est.body.plans.find((p) => p.plan === 'hobby')!.usd_per_image - usd)).toBeLessThanOrEqual(0.0011);
+      const est = await easel.call<{ plans: Array<{ plan: string; usd_per_image: number }> }>(
+        'POST',
+        '/v1/estimate',
+        { body: { model } },
+      );
+      expect(
+        Math.abs(est.body.plans.find((p) => p.plan === 'hobby')!.usd_per_image - usd),
+      ).toBeLessThanOrEqual(0.0011);
     }
-    const auto = await easel.call<{ model: string; credits: number }>('POST', '/v1/estimate', { body: { task: 'text-in-image', count: 10 } });
+    const auto = await easel.call<{ model: string; credits: number }>('POST', '/v1/estimate', {
+      body: { task: 'text-in-image', count: 10 },
+    });
     expect(auto.body).toMatchObject({ model: 'ideogram-v3', credits: 50 });
     const bad = await easel.call('POST', '/v1/estimate', { body: { model: 'dall-e-9' } });
     expect(bad.status).toBe(400);
@@ -133,7 +171,9 @@ describe('billing period renewal', () => {
     expect(now.period!.start).toBe(first.period!.end);
     expect(now.balance).toMatchObject({ plan_credits: 1_100, purchased_credits: 35 });
 
-    const ledger = await easel.admin<{ data: Array<{ kind: string; credits: number; idempotency_key: string }> }>('GET', `/accounts/${id}/ledger`);
+    const ledger = await easel.admin<{
+      data: Array<{ kind: string; credits: number; idempotency_key: string }>;
+    }>('GET', `/accounts/${id}/ledger`);
     const kinds = ledger.body.data.map((e) => e.kind);
     expect(kinds.slice(0, 2)).toEqual(['grant', 'expire']);
     expect(ledger.body.data.find((e) => e.kind === 'expire')!.credits).toBe(1_100);

@@ -1,0 +1,285 @@
+import { ApplicationFailure, Context, heartbeat } from '@temporalio/activity';
+import type { Catalog } from '../core/catalog';
+import type { Deployment, ProviderConfig } from '../core/deployments';
+import { contentTypeOf, imageDimensions, type ImageStore } from '../core/images';
+import type { JobAttempt, JobRequest, JobStore, StoredImage } from '../core/jobs/jobs';
+import { routingPlan, type DeploymentStats } from '../core/routing';
+import {
+  dimensionsFor,
+  ProviderError,
+  type GenerationRequest,
+  type ImageProvider,
+  type PollResult,
+  type ProviderCallContext,
+  type SubmitResult,
+  type UpstreamImage,
+} from '../providers/types';
+
+export interface GenerateInput {
+  jobId: string;
+  model: string;
+  /** Credits reserved per image: fallback models costing more are not tried. */
+  creditsPerImage: number;
+  request: JobRequest;
+}
+
+export interface GenerateResult {
+  model: string;
+  /** Catalog credits of the model used (a fallback model may cost less than the one requested). */
+  creditsPerImage: number;
+  provider: string;
+  sandbox: boolean;
+  images: StoredImage[];
+  attempts: JobAttempt[];
+}
+
+/** How each deployment call is made: routing and circuit breakers wrap it (see the routing issue). */
+export interface DeploymentCaller {
+  call<T>(deployment: Deployment, model: string, work: (signal: AbortSignal) => Promise<T>): Promise<T>;
+  recordFallback?(model: string, from: string, to: string): void;
+}
+
+export interface GenerateDeps {
+  catalog: Catalog;
+  providers: ProviderConfig;
+  adapters: ReadonlyMap<string, ImageProvider>;
+  jobs: JobStore;
+  images: ImageStore;
+  caller: DeploymentCaller;
+  fetch?: typeof fetch;
+  random?: () => number;
+  stats?: (deploymentId: string) => DeploymentStats | undefined;
+  /** Pause between polls of an asynchronous upstream job when it gives no hint. */
+  pollIntervalMs?: number;
+}
+
+const DEFAULT_POLL_INTERVAL_MS = 500;
+const DOWNLOAD_TIMEOUT_MS = 60_000;
+
+const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
+  new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+      },
+      { once: true },
+    );
+  });
+
+/**
+ * The `generateImages` activity: tries the routing plan's deployments in order (then the allowed
+ * fallback models), stores the images and reports every attempt. An asynchronous upstream job's
+ * id is saved on the job before polling starts, so a retry after a worker crash resumes polling
+ * that same upstream job instead of submitting (and paying for) a new one.
+ */
+export function createGenerateActivity(deps: GenerateDeps) {
+  const pollInterval = deps.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
+  const fetchImpl = deps.fetch ?? fetch;
+
+  async function materialise(
+    images: UpstreamImage[],
+    request: JobRequest,
+    signal: AbortSignal,
+  ): Promise<StoredImage[]> {
+    const fallbackSize = dimensionsFor(request.aspect_ratio);
+    const stored: StoredImage[] = [];
+    for (const image of images) {
+      let bytes: Uint8Array;
+      let declaredType: string | undefined;
+      if (image.kind === 'bytes') {
+        bytes = image.data;
+        declaredType = image.contentType;
+      } else {
+        const res = await fetchImpl(image.url, {
+          signal: AbortSignal.any([signal, AbortSignal.timeout(DOWNLOAD_TIMEOUT_MS)]),
+        });
+        if (!res.ok)
+          throw new ProviderError(
+            res.status >= 500 ? 'error' : 'rejected',
+            `image download failed with HTTP ${res.status}`,
+          );
+        bytes = new Uint8Array(await res.arrayBuffer());
+        declaredType = image.contentType ?? res.headers.get('content-type') ?? undefined;
+      }
+      const contentType = contentTypeOf(bytes) ?? declaredType ?? 'image/png';
+      const size = imageDimensions(bytes) ?? {
+        width: image.width ?? fallbackSize.width,
+        height: image.height ?? fallbackSize.height,
+      };
+      const key = await deps.images.put(bytes, contentType);
+      stored.push({ key, ...size, content_type: contentType, bytes: bytes.byteLength });
+    }
+    return stored;
+  }
+
+  async function pollUntilDone(
+    adapter: ImageProvider,
+    upstreamJobId: string,
+    jobId: string,
+    context: ProviderCallContext,
+    firstWaitMs?: number,
+  ): Promise<UpstreamImage[]> {
+    let wait = firstWaitMs ?? pollInterval;
+    for (;;) {
+      await sleep(wait, context.signal);
+      const result: PollResult = await adapter.poll(upstreamJobId, context);
+      heartbeat({ upstreamJobId });
+      if (result.status === 'completed') return result.images;
+      if (result.progress !== undefined) await deps.jobs.update(jobId, { progress: result.progress });
+      wait = result.pollAfterMs ?? pollInterval;
+    }
+  }
+
+  async function attempt(
+    input: GenerateInput,
+    deployment: Deployment,
+    model: string,
+    resume?: string,
+  ): Promise<StoredImage[]> {
+    const adapter = deps.adapters.get(deployment.id);
+    if (!adapter) throw new ProviderError('error', `deployment ${deployment.id} has no adapter`);
+    const upstream = deployment.models[model]!;
+    const request: GenerationRequest = {
+      upstreamModel: upstream.upstream_model,
+      model,
+      prompt: input.request.prompt,
+      n: input.request.n,
+      aspectRatio: input.request.aspect_ratio,
+      ...(input.request.negative_prompt !== undefined && { negativePrompt: input.request.negative_prompt }),
+      ...(input.request.seed !== undefined && { seed: input.request.seed }),
+      ...(input.request.image_urls !== undefined && { imageUrls: input.request.image_urls }),
+    };
+    const cancelled = Context.current().cancellationSignal;
+    return deps.caller.call(deployment, model, async (timeoutSignal) => {
+      const signal = AbortSignal.any([cancelled, timeoutSignal]);
+      const context: ProviderCallContext = {
+        signal,
+        onProgress: (progress) => void deps.jobs.update(input.jobId, { progress }).catch(() => undefined),
+      };
+      let images: UpstreamImage[];
+      if (resume) {
+        images = await pollUntilDone(adapter, resume, input.jobId, context, 0);
+      } else {
+        const submitted: SubmitResult = await adapter.submit(request, context);
+        if (submitted.status === 'completed') {
+          images = submitted.images;
+        } else {
+          await deps.jobs.update(input.jobId, {
+            upstream: {
+              deployment: deployment.id,
+              model,
+              job_id: submitted.upstreamJobId,
+              submitted_at: new Date(),
+            },
+          });
+          heartbeat({ upstreamJobId: submitted.upstreamJobId });
+          images = await pollUntilDone(
+            adapter,
+            submitted.upstreamJobId,
+            input.jobId,
+            context,
+            submitted.pollAfterMs,
+          );
+        }
+      }
+      return materialise(images, input.request, signal);
+    });
+  }
+
+  return {
+    async generateImages(input: GenerateInput): Promise<GenerateResult> {
+      const job = await deps.jobs.get(input.jobId);
+      const attempts: JobAttempt[] = [...(job?.attempts ?? [])];
+      const allowed = (input.request.fallback_models ?? []).filter(
+        (m) => m !== input.model && (deps.catalog.models[m]?.credits ?? Infinity) <= input.creditsPerImage,
+      );
+      const models = [input.model, ...allowed];
+      let previous: string | undefined;
+      let resume = job?.upstream ?? undefined;
+
+      for (const model of models) {
+        const plan = routingPlan(model, deps.providers, {
+          ...(deps.random && { random: deps.random }),
+          ...(deps.stats && { stats: deps.stats }),
+        });
+        // A resumed upstream job goes first, on the deployment that accepted it.
+        const order =
+          resume && resume.model === model
+            ? [...plan.deployments].sort((a) => (a.id === resume!.deployment ? -1 : 0))
+            : plan.deployments;
+        for (const deployment of order) {
+          const resumeId =
+            resume && resume.model === model && resume.deployment === deployment.id
+              ? resume.job_id
+              : undefined;
+          resume = undefined;
+          if (previous && previous !== deployment.id)
+            deps.caller.recordFallback?.(model, previous, deployment.id);
+          previous = deployment.id;
+          const started = Date.now();
+          try {
+            const images = await attempt(input, deployment, model, resumeId);
+            const record: JobAttempt = {
+              provider: deployment.id,
+              model,
+              outcome: 'success',
+              duration_ms: Date.now() - started,
+              at: new Date(),
+            };
+            attempts.push(record);
+            await deps.jobs.addAttempt(input.jobId, record);
+            return {
+              model,
+              creditsPerImage: deps.catalog.models[model]?.credits ?? input.creditsPerImage,
+              provider: deployment.id,
+              sandbox: deployment.type === 'sandbox',
+              images,
+              attempts,
+            };
+          } catch (err) {
+            if (Context.current().cancellationSignal.aborted) throw err;
+            const failure =
+              err instanceof ProviderError
+                ? err
+                : new ProviderError('error', err instanceof Error ? err.message : String(err));
+            const record: JobAttempt = {
+              provider: deployment.id,
+              model,
+              outcome: failure.outcome,
+              duration_ms: Date.now() - started,
+              error: failure.message,
+              at: new Date(),
+            };
+            attempts.push(record);
+            await deps.jobs.addAttempt(input.jobId, record);
+            await deps.jobs.update(input.jobId, { upstream: null, progress: null });
+            if (
+              failure.outcome === 'rejected' ||
+              (failure.outcome === 'content_policy' && !deployment.retry_on_content_policy)
+            ) {
+              throw ApplicationFailure.create({
+                type: failure.outcome,
+                message: failure.message,
+                nonRetryable: true,
+                details: [attempts],
+              });
+            }
+          }
+        }
+      }
+      const summary = attempts
+        .map((a) => `${a.provider}/${a.model}: ${a.outcome}${a.error ? ` (${a.error})` : ''}`)
+        .join('; ');
+      throw ApplicationFailure.create({
+        type: 'all_providers_failed',
+        message: `Every provider failed: ${summary || 'no deployment serves this model'}`,
+        nonRetryable: true,
+        details: [attempts],
+      });
+    },
+  };
+}

@@ -1,0 +1,154 @@
+import type { AccountService } from '../core/accounts/accounts';
+import type { JobAttempt, JobRecord, JobRequest, JobStatus, JobStore, StoredImage } from '../core/jobs/jobs';
+import { MovementRefused, type LedgerEntry } from '../core/ledger/ledger';
+
+export interface ImagineInput {
+  jobId: string;
+  accountId: string;
+  plan: string;
+  model: string;
+  creditsPerImage: number;
+  /** Reserved up front: creditsPerImage × n. */
+  credits: number;
+  maxConcurrentJobs: number;
+  request: JobRequest;
+  requestHash: string;
+  idempotencyKey?: string;
+  submittedAt: string;
+}
+
+export type ReservationResult =
+  | { status: 'reserved'; jobId: string; requestHash: string; credits: number; reservationSeq: number }
+  | { status: 'insufficient_credits'; requestHash: string; available: number; required: number }
+  | { status: 'concurrent_jobs'; requestHash: string; running: number; limit: number };
+
+export interface SettleInput {
+  jobId: string;
+  accountId: string;
+  /** The reservation's ledger entry, read by primary key (never searched for). */
+  reservationSeq: number;
+  status: Extract<JobStatus, 'succeeded' | 'failed' | 'canceled'>;
+  /** Credits to capture on success (the model actually used × n); nothing otherwise. */
+  charge?: number;
+  model?: string;
+  provider?: string;
+  sandbox?: boolean;
+  images?: StoredImage[];
+  attempts?: JobAttempt[];
+  error?: { code: string; message: string };
+}
+
+export interface JobActivityDeps {
+  accounts: AccountService;
+  jobs: JobStore;
+  /** Called once a job reaches a terminal state (metrics). */
+  onSettled?: (job: JobRecord, settlement: { charged: number; released: number }) => void;
+}
+
+/** The short database steps of a job: run as local activities, next to the workflow task. */
+export function createJobActivities({ accounts, jobs, onSettled }: JobActivityDeps) {
+  const ledger = accounts.ledger;
+  return {
+    /**
+     * Reserves the job's credits and records the job. A refusal is a result, not an error: the
+     * workflow ends at once and the API answers 402 or 429, leaving no job and no hold.
+     */
+    async reserveJob(input: ImagineInput): Promise<ReservationResult> {
+      let reservation: LedgerEntry;
+      try {
+        ({ entry: reservation } = await ledger.reserve(
+          input.accountId,
+          input.jobId,
+          input.credits,
+          input.maxConcurrentJobs,
+        ));
+      } catch (err) {
+        if (!(err instanceof MovementRefused)) throw err;
+        const r = err.refusal;
+        if (r.refused === 'insufficient_credits') {
+          return {
+            status: 'insufficient_credits',
+            requestHash: input.requestHash,
+            available: r.available,
+            required: r.required,
+          };
+        }
+        if (r.refused === 'concurrent_jobs') {
+          return {
+            status: 'concurrent_jobs',
+            requestHash: input.requestHash,
+            running: r.open_reservations,
+            limit: r.limit,
+          };
+        }
+        throw err;
+      }
+      await jobs.create({
+        _id: input.jobId,
+        account_id: input.accountId,
+        plan: input.plan,
+        status: 'queued',
+        model: input.model,
+        request: input.request,
+        request_hash: input.requestHash,
+        ...(input.idempotencyKey !== undefined && { idempotency_key: input.idempotencyKey }),
+        credits_reserved: input.credits,
+        credits_charged: 0,
+        images: [],
+        attempts: [],
+        error: null,
+        progress: null,
+        upstream: null,
+        created_at: new Date(input.submittedAt),
+      });
+      return {
+        status: 'reserved',
+        jobId: input.jobId,
+        requestHash: input.requestHash,
+        credits: reservation.credits,
+        reservationSeq: reservation.seq,
+      };
+    },
+
+    async startJob(jobId: string): Promise<void> {
+      await jobs.update(jobId, { status: 'running', started_at: new Date() });
+    },
+
+    /**
+     * Charges (success) or releases (failure, cancel) the reservation, then marks the job terminal.
+     * The ledger goes first: a crash in between is repaired by the retry, because both writes are
+     * idempotent and the job is only marked once its credits are settled.
+     */
+    async settleJob(input: SettleInput): Promise<void> {
+      const reservation: LedgerEntry | null = await ledger.entryAt(input.accountId, input.reservationSeq);
+      let charged = 0;
+      let released = 0;
+      if (reservation) {
+        if (input.status === 'succeeded') {
+          charged = Math.min(input.charge ?? reservation.credits, reservation.credits);
+          await ledger.capture(input.accountId, input.jobId, charged, reservation);
+        } else {
+          await ledger.release(input.accountId, input.jobId, input.status, reservation);
+        }
+        released = reservation.credits - charged;
+      }
+      const job = await jobs.get(input.jobId);
+      if (!job || job.status === input.status) return;
+      const update: Partial<JobRecord> = {
+        status: input.status,
+        credits_charged: charged,
+        completed_at: new Date(),
+        upstream: null,
+        progress: input.status === 'succeeded' ? 1 : (job.progress ?? null),
+        ...(input.model !== undefined && { model: input.model }),
+        ...(input.provider !== undefined && { provider: input.provider }),
+        ...(input.sandbox !== undefined && { sandbox: input.sandbox }),
+        ...(input.images !== undefined && { images: input.images }),
+        ...(input.attempts !== undefined && { attempts: input.attempts }),
+        ...(input.error !== undefined && { error: input.error }),
+      };
+      await jobs.update(input.jobId, update);
+      onSettled?.({ ...job, ...update }, { charged, released });
+    },
+  };
+}

@@ -1,0 +1,48 @@
+import type { JobRecord } from '../core/jobs/jobs';
+
+export const SANDBOX_NOTICE =
+  'Produced by the built-in sandbox provider (no upstream provider is configured): a generated test pattern, not a model output.';
+
+/** A job as the public API shows it (`GET /v1/jobs/:id`, webhooks). */
+export function presentJob(job: JobRecord, baseUrl: string): Record<string, unknown> {
+  const r = job.request;
+  return {
+    id: job._id,
+    object: 'job',
+    status: job.status,
+    model: job.model,
+    requested_model: r.requested_model,
+    ...(r.task !== undefined && { task: r.task }),
+    provider: job.provider ?? null,
+    ...(job.sandbox && { sandbox: true, notice: SANDBOX_NOTICE }),
+    prompt: r.prompt,
+    ...(r.negative_prompt !== undefined && { negative_prompt: r.negative_prompt }),
+    n: r.n,
+    aspect_ratio: r.aspect_ratio,
+    ...(r.seed !== undefined && { seed: r.seed }),
+    credits_reserved: job.credits_reserved,
+    credits_charged: job.credits_charged,
+    progress: job.progress ?? null,
+    images: job.images.map((img) => ({
+      url: `${baseUrl}/images/${img.key}`,
+      width: img.width,
+      height: img.height,
+      content_type: img.content_type,
+    })),
+    error: job.error ?? null,
+    attempts: job.attempts.map((a) => ({
+      provider: a.provider,
+      model: a.model,
+      outcome: a.outcome,
+      duration_ms: a.duration_ms,
+      ...(a.error !== undefined && { error: a.error }),
+    })),
+    ...(r.fallback_models !== undefined && { fallback_models: r.fallback_models }),
+    ...(r.webhook_url !== undefined && { webhook_url: r.webhook_url }),
+    metadata: r.metadata ?? {},
+    ...(job.idempotency_key !== undefined && { idempotency_key: job.idempotency_key }),
+    created_at: job.created_at.toISOString(),
+    started_at: job.started_at ? job.started_at.toISOString() : null,
+    completed_at: job.completed_at ? job.completed_at.toISOString() : null,
+  };
+}

@@ -1,0 +1,276 @@
+import { createHash } from 'node:crypto';
+import { Router, type Request, type Response } from 'express';
+import {
+  WithStartWorkflowOperation,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowIdConflictPolicy,
+  WorkflowIdReusePolicy,
+  type Client,
+} from '@temporalio/client';
+import { z } from 'zod';
+import type { ImagineInput, ReservationResult } from '../../activities/jobs';
+import { randomToken, sha256Hex } from '../../core/accounts/ids';
+import type { AccountService } from '../../core/accounts/accounts';
+import type { Catalog } from '../../core/catalog';
+import type { ProviderConfig } from '../../core/deployments';
+import { ApiError, badRequest } from '../../core/errors';
+import type { JobRecord, JobRequest, JobStore } from '../../core/jobs/jobs';
+import type { RequestRateLimiter } from '../../core/rate-limit';
+import { ASPECT_RATIOS } from '../../providers/types';
+import { imagineJobWorkflow, reservationUpdate, type ImagineOutcome } from '../../workflows/imagine';
+import { presentJob } from '../jobs-view';
+import { currentAccount } from '../middleware';
+import { resolveModel } from './account';
+import { parseInput } from '../validation';
+
+const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
+
+export const imagineBody = z.strictObject({
+  model: z.string().min(1, 'give a model, or "auto" with a task'),
+  prompt: z.string().trim().min(1, 'must not be empty').max(4_000),
+  task: z.string().min(1).optional(),
+  n: z.number().int().min(1).max(4).default(1),
+  aspect_ratio: z.enum(ASPECT_RATIOS as [string, ...string[]]).default('1:1'),
+  seed: z.number().int().min(0).max(4_294_967_295).optional(),
+  negative_prompt: z.string().max(2_000).optional(),
+  image_urls: z.array(httpUrl).max(8).optional(),
+  webhook_url: httpUrl.optional(),
+  metadata: z
+    .record(z.string().max(64), z.string().max(512))
+    .refine((m) => Object.keys(m).length <= 16, 'at most 16 keys')
+    .optional(),
+  fallback_models: z.array(z.string()).max(4).optional(),
+});
+export type ImagineBody = z.infer<typeof imagineBody>;
+
+export interface SubmitDeps {
+  catalog: Catalog;
+  providers: ProviderConfig;
+  accounts: AccountService;
+  jobs: JobStore;
+  temporal: Client;
+  taskQueue: string;
+  rateLimiter: RequestRateLimiter;
+  baseUrl: () => string;
+  /** Validates a webhook target (the webhooks layer refuses private addresses). */
+  checkWebhookUrl?: (url: string) => Promise<void>;
+  observe?: {
+    submitted?(model: string, plan: string, credits: number): void;
+    rateLimited?(plan: string, limit: string): void;
+    insufficientCredits?(plan: string): void;
+  };
+}
+
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : 1));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+function rateLimited(
+  code: string,
+  message: string,
+  retryAfterSeconds: number,
+  details: Record<string, unknown>,
+): ApiError {
+  const seconds = Math.max(1, Math.ceil(retryAfterSeconds));
+  return new ApiError(
+    429,
+    code,
+    message,
+    { ...details, retry_after_seconds: seconds },
+    { 'Retry-After': String(seconds) },
+  );
+}
+
+/**
+ * Accepts an image job: checks the plan's request rate, validates, then starts the job workflow
+ * and waits for its reservation step (update-with-start), so that too few credits answer 402 at
+ * once and leave neither a job nor a hold behind.
+ */
+export class JobSubmitter {
+  constructor(private readonly deps: SubmitDeps) {}
+
+  async submit(req: Request, res: Response): Promise<void> {
+    const { deps } = this;
+    const account = currentAccount(req);
+    const limits = deps.accounts.effectiveRateLimits(account);
+    const wait = deps.rateLimiter.take(account._id, limits.requests_per_second);
+    if (wait > 0) {
+      deps.observe?.rateLimited?.(account.plan, 'requests_per_second');
+      throw rateLimited(
+        'rate_limited',
+        `Too many requests: this account may submit ${limits.requests_per_second} per second.`,
+        wait,
+        {
+          limit: 'requests_per_second',
+          value: limits.requests_per_second,
+        },
+      );
+    }
+
+    const body = parseInput(imagineBody, req.body);
+    const model = resolveModel(deps.catalog, body.model, body.task);
+    if (deps.providers.unservedModels.includes(model)) {
+      throw new ApiError(
+        400,
+        'model_unavailable',
+        `No provider deployment serves "${model}" on this Easel; ask the platform team or pick another model.`,
+      );
+    }
+    for (const fallback of body.fallback_models ?? []) {
+      if (!deps.catalog.models[fallback]) {
+        throw badRequest(`Unknown fallback model "${fallback}".`, {
+          fields: { fallback_models: `unknown model "${fallback}"` },
+        });
+      }
+    }
+    if (body.webhook_url) await deps.checkWebhookUrl?.(body.webhook_url);
+
+    const idempotencyKey = req.header('idempotency-key')?.trim();
+    if (idempotencyKey !== undefined && (idempotencyKey.length === 0 || idempotencyKey.length > 255)) {
+      throw badRequest('Idempotency-Key must be 1 to 255 characters.', {
+        fields: { 'Idempotency-Key': 'length 1–255' },
+      });
+    }
+    const requestHash = createHash('sha256').update(canonicalJson(body)).digest('hex');
+    const jobId = idempotencyKey
+      ? `job_${sha256Hex(`${account._id}\u0000${idempotencyKey}`).slice(0, 32)}`
+      : `job_${randomToken(24)}`;
+    const creditsPerImage = deps.catalog.models[model]!.credits;
+    const request: JobRequest = {
+      requested_model: body.model,
+      prompt: body.prompt,
+      n: body.n,
+      aspect_ratio: body.aspect_ratio as JobRequest['aspect_ratio'],
+      ...(body.task !== undefined && { task: body.task }),
+      ...(body.negative_prompt !== undefined && { negative_prompt: body.negative_prompt }),
+      ...(body.seed !== undefined && { seed: body.seed }),
+      ...(body.image_urls !== undefined && { image_urls: body.image_urls }),
+      ...(body.webhook_url !== undefined && { webhook_url: body.webhook_url }),
+      ...(body.metadata !== undefined && { metadata: body.metadata }),
+      ...(body.fallback_models !== undefined && { fallback_models: body.fallback_models }),
+    };
+    const input: ImagineInput = {
+      jobId,
+      accountId: account._id,
+      plan: account.plan,
+      model,
+      creditsPerImage,
+      credits: creditsPerImage * body.n,
+      maxConcurrentJobs: limits.concurrent_jobs,
+      request,
+      requestHash,
+      ...(idempotencyKey !== undefined && { idempotencyKey }),
+      submittedAt: new Date().toISOString(),
+    };
+
+    const result = await this.reserve(input);
+    if (result.requestHash !== requestHash) {
+      throw new ApiError(
+        422,
+        'idempotency_key_reused',
+        'This Idempotency-Key was already used with a different request body; use a new key for a new request.',
+      );
+    }
+    switch (result.status) {
+      case 'insufficient_credits':
+        deps.observe?.insufficientCredits?.(account.plan);
+        throw new ApiError(
+          402,
+          'insufficient_credits',
+          `This job needs ${result.required} credits; ${result.available} are available. Buy or wait for more credits, or pick a cheaper model.`,
+          {
+            available: result.available,
+            required: result.required,
+          },
+        );
+      case 'concurrent_jobs':
+        deps.observe?.rateLimited?.(account.plan, 'concurrent_jobs');
+        throw rateLimited(
+          'concurrent_jobs_limit',
+          `Too many running jobs: this account may run ${result.limit} at once. Retry when one finishes.`,
+          1,
+          {
+            limit: 'concurrent_jobs',
+            value: result.limit,
+            running: result.running,
+          },
+        );
+      case 'reserved':
+        break;
+    }
+    const job = idempotencyKey ? await deps.jobs.get(jobId) : null;
+    if (!job) deps.observe?.submitted?.(model, account.plan, input.credits);
+    res
+      .status(202)
+      .location(`/v1/jobs/${jobId}`)
+      .json(job ? presentJob(job, deps.baseUrl()) : presentJob(queuedJob(input), deps.baseUrl()));
+  }
+
+  private async reserve(input: ImagineInput): Promise<ReservationResult> {
+    const { deps } = this;
+    const startWorkflowOperation = new WithStartWorkflowOperation(imagineJobWorkflow, {
+      workflowId: input.jobId,
+      taskQueue: deps.taskQueue,
+      args: [input],
+      // Concurrent requests with one Idempotency-Key attach to the same running workflow; once it
+      // has finished, its id is never reused, so a late retry cannot start a second job.
+      workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+      workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+    });
+    try {
+      return await deps.temporal.workflow.executeUpdateWithStart(reservationUpdate, {
+        startWorkflowOperation,
+      });
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      // The job with this key has finished: answer as the first time.
+      const job: JobRecord | null = await deps.jobs.get(input.jobId);
+      if (job)
+        return {
+          status: 'reserved',
+          jobId: job._id,
+          requestHash: job.request_hash,
+          credits: job.credits_reserved,
+          reservationSeq: 0,
+        };
+      const outcome: ImagineOutcome = await deps.temporal.workflow
+        .getHandle<typeof imagineJobWorkflow>(input.jobId)
+        .result();
+      if (outcome.reservation) return outcome.reservation;
+      throw err;
+    }
+  }
+}
+
+/** The job as it stands right after reservation, without reading it back. */
+function queuedJob(input: ImagineInput): JobRecord {
+  const now = new Date(input.submittedAt);
+  return {
+    _id: input.jobId,
+    account_id: input.accountId,
+    plan: input.plan,
+    status: 'queued',
+    model: input.model,
+    request: input.request,
+    request_hash: input.requestHash,
+    credits_reserved: input.credits,
+    credits_charged: 0,
+    images: [],
+    attempts: [],
+    created_at: now,
+    updated_at: now,
+  };
+}
+
+export function imagineRoutes(submitter: JobSubmitter): Router {
+  const router = Router();
+  router.post('/imagine', (req, res) => submitter.submit(req, res));
+  return router;
+}

@@ -1,0 +1,130 @@
+import { Router } from 'express';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { z } from 'zod';
+import { ApiError, badRequest, notFound } from '../../core/errors';
+import type { ImageStore } from '../../core/images';
+import { isTerminal, type JobRecord, type JobStore } from '../../core/jobs/jobs';
+import { presentJob } from '../jobs-view';
+import { currentAccount } from '../middleware';
+import { parseInput } from '../validation';
+
+const MAX_WAIT_SECONDS = 60;
+const WAIT_POLL_MS = 200;
+
+const getQuery = z.object({ wait: z.coerce.number().min(0).max(MAX_WAIT_SECONDS).optional() });
+const listQuery = z.object({
+  status: z.enum(['queued', 'running', 'succeeded', 'failed', 'canceled']).optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  cursor: z.string().optional(),
+});
+
+export interface JobRouteDeps {
+  jobs: JobStore;
+  temporal: Client;
+  baseUrl: () => string;
+}
+
+function encodeCursor(job: JobRecord): string {
+  return Buffer.from(JSON.stringify([job.created_at.toISOString(), job._id])).toString('base64url');
+}
+
+function decodeCursor(cursor: string): { created_at: Date; id: string } {
+  try {
+    const [createdAt, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [string, string];
+    const created_at = new Date(createdAt);
+    if (Number.isNaN(created_at.getTime()) || typeof id !== 'string') throw new Error('bad cursor');
+    return { created_at, id };
+  } catch {
+    throw badRequest('Invalid cursor: pass next_cursor from the previous page unchanged.', {
+      fields: { cursor: 'invalid' },
+    });
+  }
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export function jobRoutes({ jobs, temporal, baseUrl }: JobRouteDeps): Router {
+  const router = Router();
+
+  /** Another account's job is indistinguishable from a missing one. */
+  async function ownJob(accountId: string, jobId: string): Promise<JobRecord> {
+    const job = await jobs.get(jobId);
+    if (!job || job.account_id !== accountId) throw notFound('Job');
+    return job;
+  }
+
+  router.get('/jobs/:id', async (req, res) => {
+    const account = currentAccount(req);
+    const { wait } = parseInput(getQuery, req.query, 'query');
+    let job = await ownJob(account._id, req.params.id);
+    // Long-poll by re-reading the job: any API replica can answer, whichever worker runs it.
+    const deadline = Date.now() + (wait ?? 0) * 1000;
+    let closed = false;
+    req.on('close', () => (closed = true));
+    while (!isTerminal(job.status) && Date.now() < deadline && !closed) {
+      await sleep(Math.min(WAIT_POLL_MS, Math.max(0, deadline - Date.now())));
+      job = (await jobs.get(job._id)) ?? job;
+    }
+    res.json(presentJob(job, baseUrl()));
+  });
+
+  router.get('/jobs', async (req, res) => {
+    const account = currentAccount(req);
+    const query = parseInput(listQuery, req.query, 'query');
+    const page = await jobs.list(account._id, {
+      limit: query.limit + 1,
+      ...(query.status && { status: query.status }),
+      ...(query.cursor && { before: decodeCursor(query.cursor) }),
+    });
+    const more = page.length > query.limit;
+    const items = page.slice(0, query.limit);
+    res.json({
+      data: items.map((j) => presentJob(j, baseUrl())),
+      has_more: more,
+      next_cursor: more && items.length > 0 ? encodeCursor(items[items.length - 1]!) : null,
+    });
+  });
+
+  router.post('/jobs/:id/cancel', async (req, res) => {
+    const account = currentAccount(req);
+    let job = await ownJob(account._id, req.params.id);
+    if (isTerminal(job.status)) {
+      throw new ApiError(
+        409,
+        'job_already_finished',
+        `This job already ${job.status === 'canceled' ? 'was canceled' : job.status}; there is nothing to cancel.`,
+        {
+          status: job.status,
+        },
+      );
+    }
+    try {
+      await temporal.workflow.getHandle(job._id).cancel();
+    } catch (err) {
+      if (!(err instanceof WorkflowNotFoundError)) throw err;
+    }
+    // Wait briefly for the workflow to release the credits, so the answer shows the outcome.
+    const deadline = Date.now() + 10_000;
+    while (!isTerminal(job.status) && Date.now() < deadline) {
+      await sleep(WAIT_POLL_MS);
+      job = (await jobs.get(job._id)) ?? job;
+    }
+    res.status(isTerminal(job.status) ? 200 : 202).json(presentJob(job, baseUrl()));
+  });
+
+  return router;
+}
+
+/** Stored images, at unguessable URLs that need no credentials (like the upstream URLs they replace). */
+export function imageRoutes(images: ImageStore): Router {
+  const router = Router();
+  router.get('/images/:key', async (req, res) => {
+    const image = await images.open(req.params.key);
+    if (!image) throw notFound('Image');
+    res.setHeader('Content-Type', image.contentType);
+    res.setHeader('Content-Length', String(image.bytes));
+    res.setHeader('Cache-Control', 'public, max-age=31536000, immutable');
+    image.stream.pipe(res);
+  });
+  return router;
+}

@@ -1,0 +1,137 @@
+import { z } from 'zod';
+import type { Catalog } from './catalog';
+import { CatalogConfigError, formatIssues } from './catalog';
+
+/**
+ * Provider deployments: where each catalog model can be generated. A deployment is one upstream
+ * account at one provider (type), with the models it serves, what each image costs us upstream,
+ * and how to route and protect calls to it. Credentials are named by environment variable, never
+ * written in the config file.
+ */
+
+const slug = z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'use lowercase letters, digits, ".", "_" or "-"');
+
+export const breakerSettingsSchema = z.strictObject({
+  /** Percentage of failed calls in the rolling window that opens the breaker. */
+  error_threshold_percent: z.number().min(1).max(100).default(50),
+  /** Calls needed in the window before the percentage counts. */
+  volume_threshold: z.number().int().min(1).default(5),
+  /** How long an open breaker fails fast before letting one probe through (half-open). */
+  reset_timeout_ms: z.number().int().min(100).default(30_000),
+  rolling_window_ms: z.number().int().min(1_000).default(60_000),
+});
+export type BreakerSettings = z.infer<typeof breakerSettingsSchema>;
+
+export const deploymentSchema = z.strictObject({
+  id: slug,
+  type: z.string().min(1),
+  base_url: z.url().optional(),
+  /** Name of the environment variable holding the API key. */
+  api_key_env: z
+    .string()
+    .regex(/^[A-Z_][A-Z0-9_]*$/, 'name an environment variable (e.g. BFL_API_KEY), not the key itself')
+    .optional(),
+  models: z.record(
+    slug,
+    z.strictObject({
+      upstream_model: z.string().min(1),
+      /** What one image costs us upstream, in integer micro-dollars. */
+      cost_usd_micros: z.number().int().nonnegative(),
+    }),
+  ),
+  weight: z.number().positive().default(1),
+  /** Lower runs first under the `priority` strategy. */
+  priority: z.number().int().default(0),
+  /** Budget for one attempt on this deployment, submit to images (async polling included). */
+  timeout_ms: z.number().int().min(100).default(120_000),
+  max_concurrency: z.number().int().positive().optional(),
+  requests_per_second: z.number().positive().optional(),
+  breaker: breakerSettingsSchema.prefault({}),
+  /** Try the next deployment after a content-policy refusal here (default: the job fails). */
+  retry_on_content_policy: z.boolean().default(false),
+  /** Adapter-specific options, validated by the adapter. */
+  options: z.record(z.string(), z.unknown()).default({}),
+});
+export type Deployment = z.infer<typeof deploymentSchema>;
+
+export const STRATEGIES = ['weighted', 'cheapest', 'fastest', 'priority'] as const;
+export type RoutingStrategy = (typeof STRATEGIES)[number];
+
+const providersSectionSchema = z.strictObject({
+  deployments: z.array(deploymentSchema).default([]),
+  routing: z.record(slug, z.strictObject({ strategy: z.enum(STRATEGIES) })).default({}),
+  default_strategy: z.enum(STRATEGIES).default('weighted'),
+});
+
+export interface ProviderConfig {
+  deployments: Deployment[];
+  routing: Record<string, { strategy: RoutingStrategy }>;
+  default_strategy: RoutingStrategy;
+  /** True when no deployment was configured and the built-in sandbox serves every model. */
+  sandboxOnly: boolean;
+  /** Catalog models no deployment serves: submissions for them are refused with a clear error. */
+  unservedModels: string[];
+}
+
+/** The built-in sandbox, serving every catalog model, when the config names no deployment. */
+export function defaultSandboxDeployment(catalog: Catalog): Deployment {
+  return deploymentSchema.parse({
+    id: 'sandbox',
+    type: 'sandbox',
+    models: Object.fromEntries(
+      Object.keys(catalog.models).map((m) => [m, { upstream_model: m, cost_usd_micros: 0 }]),
+    ),
+    timeout_ms: 60_000,
+    options: { latency_ms: 1_000 },
+  });
+}
+
+export function buildProviderConfig(
+  section: unknown,
+  catalog: Catalog,
+  knownTypes: readonly string[],
+  source = 'EASEL_CONFIG',
+): ProviderConfig {
+  const parsed = providersSectionSchema.safeParse(section ?? {});
+  if (!parsed.success) {
+    throw new CatalogConfigError(
+      formatIssues(
+        source,
+        parsed.error.issues.map((i) => ({ ...i, path: ['providers', ...i.path] })),
+      ),
+    );
+  }
+  const problems: string[] = [];
+  const seen = new Set<string>();
+  parsed.data.deployments.forEach((d, i) => {
+    const where = `providers.deployments.${i} (${d.id})`;
+    if (seen.has(d.id)) problems.push(`${where}.id: duplicate deployment id "${d.id}"`);
+    seen.add(d.id);
+    if (!knownTypes.includes(d.type))
+      problems.push(`${where}.type: unknown provider type "${d.type}" (known: ${knownTypes.join(', ')})`);
+    for (const model of Object.keys(d.models)) {
+      if (!catalog.models[model]) problems.push(`${where}.models.${model}: not a catalog model`);
+    }
+    if (Object.keys(d.models).length === 0) problems.push(`${where}.models: serves no model`);
+  });
+  for (const model of Object.keys(parsed.data.routing)) {
+    if (!catalog.models[model]) problems.push(`providers.routing.${model}: not a catalog model`);
+  }
+  if (problems.length > 0)
+    throw new CatalogConfigError(`Invalid configuration in ${source}:\n  ${problems.join('\n  ')}`);
+
+  const sandboxOnly = parsed.data.deployments.length === 0;
+  const deployments = sandboxOnly ? [defaultSandboxDeployment(catalog)] : parsed.data.deployments;
+  const served = new Set(deployments.flatMap((d) => Object.keys(d.models)));
+  return {
+    deployments,
+    routing: parsed.data.routing,
+    default_strategy: parsed.data.default_strategy,
+    sandboxOnly,
+    unservedModels: Object.keys(catalog.models).filter((m) => !served.has(m)),
+  };
+}
+
+export function deploymentsFor(config: ProviderConfig, model: string): Deployment[] {
+  return config.deployments.filter((d) => d.models[model] !== undefined);
+}

@@ -1,0 +1,86 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { randomToken } from './accounts/ids';
+
+/**
+ * Where Easel keeps generated images: upstream URLs expire, ours do not. Keys are long random
+ * strings, so a URL is unguessable and can be served without credentials.
+ */
+export interface ImageStore {
+  put(bytes: Uint8Array, contentType: string): Promise<string>;
+  /** The file path or readable stream for a key; null when unknown. */
+  open(key: string): Promise<{ stream: NodeJS.ReadableStream; contentType: string; bytes: number } | null>;
+}
+
+const EXTENSIONS: Record<string, string> = { 'image/png': 'png', 'image/jpeg': 'jpg', 'image/webp': 'webp' };
+const CONTENT_TYPES = Object.fromEntries(Object.entries(EXTENSIONS).map(([type, ext]) => [ext, type]));
+const KEY_PATTERN = /^[A-Za-z0-9]{32}\.(png|jpg|webp)$/;
+
+/**
+ * Images on local disk under the data folder (the default). With several hosts, point every API
+ * replica and worker at the same shared folder, or use an S3-compatible store.
+ */
+export class LocalDiskImageStore implements ImageStore {
+  constructor(private readonly root: string) {}
+
+  async put(bytes: Uint8Array, contentType: string): Promise<string> {
+    const key = `${randomToken(32)}.${EXTENSIONS[contentType] ?? 'png'}`;
+    const file = this.pathOf(key);
+    await fs.promises.mkdir(path.dirname(file), { recursive: true });
+    // Write then rename: a reader never sees half an image.
+    await fs.promises.writeFile(`${file}.tmp`, bytes);
+    await fs.promises.rename(`${file}.tmp`, file);
+    return key;
+  }
+
+  async open(
+    key: string,
+  ): Promise<{ stream: NodeJS.ReadableStream; contentType: string; bytes: number } | null> {
+    if (!KEY_PATTERN.test(key)) return null;
+    const file = this.pathOf(key);
+    try {
+      const stat = await fs.promises.stat(file);
+      const ext = key.split('.').pop() ?? 'png';
+      return {
+        stream: fs.createReadStream(file),
+        contentType: CONTENT_TYPES[ext] ?? 'application/octet-stream',
+        bytes: stat.size,
+      };
+    } catch {
+      return null;
+    }
+  }
+
+  private pathOf(key: string): string {
+    // Two levels of fan-out keep directories small.
+    return path.join(this.root, key.slice(0, 2), key.slice(2, 4), key);
+  }
+}
+
+/** Width and height from a PNG or JPEG header; undefined for other formats. */
+export function imageDimensions(bytes: Uint8Array): { width: number; height: number } | undefined {
+  const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (view.length >= 24 && view.readUInt32BE(0) === 0x89504e47) {
+    return { width: view.readUInt32BE(16), height: view.readUInt32BE(20) };
+  }
+  if (view.length > 4 && view[0] === 0xff && view[1] === 0xd8) {
+    let offset = 2;
+    while (offset + 9 < view.length) {
+      if (view[offset] !== 0xff) return undefined;
+      const marker = view[offset + 1]!;
+      const length = view.readUInt16BE(offset + 2);
+      if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
+        return { height: view.readUInt16BE(offset + 5), width: view.readUInt16BE(offset + 7) };
+      }
+      offset += 2 + length;
+    }
+  }
+  return undefined;
+}
+
+export function contentTypeOf(bytes: Uint8Array): string | undefined {
+  if (bytes[0] === 0x89 && bytes[1] === 0x50) return 'image/png';
+  if (bytes[0] === 0xff && bytes[1] === 0xd8) return 'image/jpeg';
+  if (bytes[8] === 0x57 && bytes[9] === 0x45 && bytes[10] === 0x42 && bytes[11] === 0x50) return 'image/webp';
+  return undefined;
+}

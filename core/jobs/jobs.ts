@@ -1,0 +1,163 @@
+import mongoose, { Schema, type Connection, type Model } from 'mongoose';
+import type { AspectRatio } from '../../providers/types';
+
+export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'canceled';
+export const TERMINAL_STATUSES: readonly JobStatus[] = ['succeeded', 'failed', 'canceled'];
+export const isTerminal = (status: JobStatus): boolean => TERMINAL_STATUSES.includes(status);
+
+/** What the client asked for, as validated by the API. */
+export interface JobRequest {
+  requested_model: string;
+  task?: string;
+  prompt: string;
+  negative_prompt?: string;
+  n: number;
+  aspect_ratio: AspectRatio;
+  seed?: number;
+  image_urls?: string[];
+  webhook_url?: string;
+  metadata?: Record<string, string>;
+  fallback_models?: string[];
+}
+
+export interface JobAttempt {
+  provider: string;
+  model: string;
+  outcome: string;
+  duration_ms: number;
+  error?: string;
+  at: Date;
+}
+
+export interface StoredImage {
+  /** Key in the image store; the URL is derived from it when the job is read. */
+  key: string;
+  width: number;
+  height: number;
+  content_type: string;
+  bytes: number;
+}
+
+export interface JobRecord {
+  _id: string;
+  account_id: string;
+  plan: string;
+  status: JobStatus;
+  model: string;
+  request: JobRequest;
+  request_hash: string;
+  idempotency_key?: string;
+  credits_reserved: number;
+  credits_charged: number;
+  provider?: string;
+  sandbox?: boolean;
+  images: StoredImage[];
+  attempts: JobAttempt[];
+  error?: { code: string; message: string } | null;
+  progress?: number | null;
+  /** The asynchronous upstream job in flight: a retried activity resumes polling it. */
+  upstream?: { deployment: string; model: string; job_id: string; submitted_at: Date } | null;
+  created_at: Date;
+  started_at?: Date | null;
+  completed_at?: Date | null;
+  updated_at: Date;
+}
+
+const jobSchema = new Schema<JobRecord>(
+  {
+    _id: String,
+    account_id: { type: String, required: true },
+    plan: String,
+    status: { type: String, required: true },
+    model: String,
+    request: { type: Schema.Types.Mixed, required: true },
+    request_hash: String,
+    idempotency_key: String,
+    credits_reserved: Number,
+    credits_charged: Number,
+    provider: String,
+    sandbox: Boolean,
+    images: { type: Schema.Types.Mixed, default: [] },
+    attempts: { type: Schema.Types.Mixed, default: [] },
+    error: { type: Schema.Types.Mixed, default: null },
+    progress: { type: Number, default: null },
+    upstream: { type: Schema.Types.Mixed, default: null },
+    created_at: Date,
+    started_at: Date,
+    completed_at: Date,
+    updated_at: Date,
+  },
+  { versionKey: false, collection: 'jobs', minimize: false },
+);
+
+/**
+ * Job state lives in MongoDB, written by the workflow's activities, so that reading a job never
+ * touches Temporal. Every write is a whole-document update of one job by `_id` (FerretDB's fast
+ * path), and each is safe to repeat.
+ */
+export class JobStore {
+  readonly model: Model<JobRecord>;
+
+  constructor(
+    connection: Connection = mongoose.connection,
+    private readonly clock: () => Date = () => new Date(),
+  ) {
+    this.model = connection.models.Job ?? connection.model<JobRecord>('Job', jobSchema);
+  }
+
+  async init(): Promise<void> {
+    await this.model.createCollection().catch(() => undefined);
+  }
+
+  /** Inserts the job once; a repeated insert (a retried activity) is a no-op. */
+  async create(job: Omit<JobRecord, 'created_at' | 'updated_at'> & { created_at?: Date }): Promise<void> {
+    const now = this.clock();
+    try {
+      await this.model.collection.insertOne({
+        ...job,
+        created_at: job.created_at ?? now,
+        updated_at: now,
+      } as unknown as mongoose.mongo.OptionalId<mongoose.mongo.Document>);
+    } catch (err) {
+      if ((err as { code?: number }).code !== 11000) throw err;
+    }
+  }
+
+  async get(jobId: string): Promise<JobRecord | null> {
+    return this.model.findById(jobId).lean<JobRecord>();
+  }
+
+  async update(jobId: string, set: Partial<JobRecord>): Promise<void> {
+    await this.model.updateOne({ _id: jobId }, { $set: { ...set, updated_at: this.clock() } });
+  }
+
+  async addAttempt(jobId: string, attempt: JobAttempt): Promise<void> {
+    await this.model.updateOne(
+      { _id: jobId },
+      { $push: { attempts: attempt }, $set: { updated_at: this.clock() } },
+    );
+  }
+
+  async list(
+    accountId: string,
+    options: { status?: JobStatus; limit: number; before?: { created_at: Date; id: string } },
+  ): Promise<JobRecord[]> {
+    const filter: Record<string, unknown> = { account_id: accountId };
+    if (options.status) filter.status = options.status;
+    if (options.before) {
+      filter.$or = [
+        { created_at: { $lt: options.before.created_at } },
+        { created_at: options.before.created_at, _id: { $lt: options.before.id } },
+      ];
+    }
+    return this.model.find(filter).sort({ created_at: -1, _id: -1 }).limit(options.limit).lean<JobRecord[]>();
+  }
+
+  /** Jobs of an account that are terminal: the audit checks each is settled exactly once. */
+  async terminalJobIds(accountId: string): Promise<string[]> {
+    const rows = await this.model
+      .find({ account_id: accountId, status: { $in: TERMINAL_STATUSES } }, { _id: 1 })
+      .lean<Array<{ _id: string }>>();
+    return rows.map((r) => r._id);
+  }
+}

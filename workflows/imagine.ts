@@ -1,0 +1,123 @@
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
+  condition,
+  defineUpdate,
+  isCancellation,
+  proxyActivities,
+  proxyLocalActivities,
+  allHandlersFinished,
+  setHandler,
+} from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import type { ImagineInput, ReservationResult, SettleInput } from '../activities/jobs';
+import type { JobAttempt } from '../core/jobs/jobs';
+
+export type { ImagineInput, ReservationResult };
+
+/** The submit waits on this update (update-with-start): it returns once credits are reserved or refused. */
+export const reservationUpdate = defineUpdate<ReservationResult>('reservation');
+
+const JOB_DEADLINE = '15 minutes';
+
+const { reserveJob, startJob, settleJob } = proxyLocalActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '200 milliseconds', maximumInterval: '10 seconds' },
+});
+
+const { generateImages } = proxyActivities<Activities>({
+  startToCloseTimeout: JOB_DEADLINE,
+  // A worker that dies mid-job stops heartbeating; the retry runs on another worker and resumes
+  // polling the upstream job recorded on the job.
+  heartbeatTimeout: '10 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 5 },
+});
+
+export interface ImagineOutcome {
+  status: ReservationResult['status'] | 'succeeded' | 'failed' | 'canceled';
+  /** A refused reservation, so that a retry with the same Idempotency-Key gets the same answer. */
+  reservation?: ReservationResult;
+}
+
+function errorOf(err: unknown): { code: string; message: string; attempts?: JobAttempt[] } {
+  const cause = err instanceof ActivityFailure ? err.cause : err;
+  if (cause instanceof ApplicationFailure) {
+    const attempts = Array.isArray(cause.details?.[0]) ? (cause.details[0] as JobAttempt[]) : undefined;
+    return { code: cause.type ?? 'generation_failed', message: cause.message, ...(attempts && { attempts }) };
+  }
+  if (cause instanceof Error && cause.name === 'TimeoutFailure') {
+    return { code: 'timeout', message: `The job did not finish within ${JOB_DEADLINE}.` };
+  }
+  return { code: 'generation_failed', message: cause instanceof Error ? cause.message : String(cause) };
+}
+
+/**
+ * One image job: reserve → generate → store → capture; on failure, timeout or cancellation the
+ * whole reservation is released in a scope that cannot itself be cancelled. The job document is
+ * written by the activities, so readers never query this workflow.
+ */
+export async function imagineJobWorkflow(input: ImagineInput): Promise<ImagineOutcome> {
+  let reservation: ReservationResult | undefined = undefined;
+  // Registered before the first await, so that the update sent with the start is accepted.
+  setHandler(reservationUpdate, async () => {
+    await condition(() => reservation !== undefined);
+    return reservation!;
+  });
+
+  const reserved = await reserveJob(input);
+  reservation = reserved;
+  if (reserved.status !== 'reserved') {
+    await condition(allHandlersFinished);
+    return { status: reserved.status, reservation: reserved };
+  }
+  const reservationSeq = reserved.reservationSeq;
+
+  let settlement: SettleInput;
+  try {
+    await startJob(input.jobId);
+    const result = await generateImages({
+      jobId: input.jobId,
+      model: input.model,
+      creditsPerImage: input.creditsPerImage,
+      request: input.request,
+    });
+    settlement = {
+      jobId: input.jobId,
+      accountId: input.accountId,
+      reservationSeq,
+      status: 'succeeded',
+      charge: input.request.n * result.creditsPerImage,
+      model: result.model,
+      provider: result.provider,
+      sandbox: result.sandbox,
+      images: result.images,
+      attempts: result.attempts,
+    };
+  } catch (err) {
+    if (isCancellation(err)) {
+      settlement = {
+        jobId: input.jobId,
+        accountId: input.accountId,
+        reservationSeq,
+        status: 'canceled',
+        error: { code: 'canceled', message: 'The job was cancelled; its credits were released.' },
+      };
+    } else {
+      const { attempts, ...error } = errorOf(err);
+      settlement = {
+        jobId: input.jobId,
+        accountId: input.accountId,
+        reservationSeq,
+        status: 'failed',
+        error,
+        ...(attempts && { attempts }),
+      };
+    }
+  }
+  // Settling must happen even when the workflow itself is being cancelled.
+  await CancellationScope.nonCancellable(() => settleJob(settlement));
+  // Notifications (webhooks) are sent from here once the job is settled.
+  await condition(allHandlersFinished);
+  return { status: settlement.status };
+}
