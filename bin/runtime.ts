@@ -37,6 +37,7 @@ export interface Easel {
   devStack?: DevStack;
   accounts: AccountService;
   catalog: Catalog;
+  temporal: Client;
   stop(): Promise<void>;
 }
 
@@ -253,6 +254,7 @@ export async function startEasel(options: StartOptions): Promise<Easel> {
       ...(devStack && { devStack }),
       accounts,
       catalog,
+      temporal: client,
       stop,
     };
   } catch (err) {

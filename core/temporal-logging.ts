@@ -1,4 +1,10 @@
-import { Runtime, type Logger as TemporalLogger, type LogLevel, type LogMetadata } from '@temporalio/worker';
+import {
+  makeTelemetryFilterString,
+  Runtime,
+  type Logger as TemporalLogger,
+  type LogLevel,
+  type LogMetadata,
+} from '@temporalio/worker';
 import type { Logger } from './logger';
 
 let installed = false;
@@ -43,5 +49,12 @@ export function installTemporalLogging(logger: Logger): void {
     warn: (m, meta) => write('WARN', m, meta),
     error: (m, meta) => write('ERROR', m, meta),
   };
-  Runtime.install({ logger: adapter });
+  Runtime.install({
+    logger: adapter,
+    // The Rust core's own lines (e.g. an activity completing after its job was cancelled) join the
+    // same JSON stream instead of colored text on stderr.
+    telemetryOptions: {
+      logging: { filter: makeTelemetryFilterString({ core: 'WARN', other: 'ERROR' }), forward: {} },
+    },
+  });
 }
