@@ -1,0 +1,91 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import { BflFake } from '../fakes/bfl-fake';
+import { requireDevStack, startTestEasel, type TestEasel } from '../support/easel';
+import { waitFor, writeConfig } from '../support/config';
+import { killProcess, startWorkerProcess } from '../support/worker-process';
+
+interface Job {
+  id: string;
+  status: string;
+  provider: string | null;
+  credits_charged: number;
+  images: Array<{ url: string }>;
+}
+
+describe('a worker killed while jobs are in flight on an asynchronous upstream', () => {
+  const fake = new BflFake({ apiKey: 'bfl-test-key', pendingMs: 5_000 });
+  let easel: TestEasel;
+  let workerEnv: Record<string, string>;
+  let worker: ChildProcess | undefined;
+
+  beforeAll(async () => {
+    await fake.start();
+    const config = writeConfig({
+      providers: {
+        deployments: [
+          {
+            id: 'bfl-main',
+            type: 'bfl',
+            base_url: fake.url,
+            api_key_env: 'TEST_BFL_API_KEY',
+            models: { 'flux-2-dev': { upstream_model: 'flux-dev', cost_usd_micros: 25_000 } },
+            timeout_ms: 120_000,
+            options: { poll_interval_ms: 250 },
+          },
+        ],
+      },
+    });
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'easel-crash-'));
+    easel = await startTestEasel({ role: 'api', env: { EASEL_CONFIG: config, EASEL_DATA_DIR: dataDir } });
+    const stack = requireDevStack();
+    workerEnv = {
+      MONGODB_URI: `${stack.mongoUri}${easel.dbName}`,
+      TEMPORAL_ADDRESS: stack.temporalAddress,
+      TEMPORAL_TASK_QUEUE: easel.taskQueue,
+      EASEL_CONFIG: config,
+      EASEL_DATA_DIR: dataDir,
+      TEST_BFL_API_KEY: 'bfl-test-key',
+    };
+  });
+  afterAll(async () => {
+    if (worker) await killProcess(worker, 'SIGTERM');
+    await easel?.stop();
+    await fake.close();
+  });
+
+  it('resumes polling the same upstream jobs on a new worker: every job succeeds, each submitted once, the ledger sound', async () => {
+    worker = await startWorkerProcess(workerEnv);
+    const { key } = await easel.newAccount('scale-2');
+    const prompts = Array.from({ length: 20 }, (_, i) => `crash test ${i}`);
+    const ids: string[] = [];
+    for (const prompt of prompts) {
+      const r = await easel.call<Job>('POST', '/v1/imagine', { token: key, body: { model: 'flux-2-dev', prompt } });
+      expect(r.status).toBe(202);
+      ids.push(r.body.id);
+    }
+    // Every job is now waiting on its upstream task.
+    await waitFor(async () => fake.submissions.length, (n) => n === 20, 30_000);
+
+    await killProcess(worker, 'SIGKILL');
+    worker = await startWorkerProcess(workerEnv);
+
+    const jobs = await waitFor(
+      () => Promise.all(ids.map((id) => easel.call<Job>('GET', `/v1/jobs/${id}`, { token: key }).then((r) => r.body))),
+      (all) => all.every((j) => j.status === 'succeeded' || j.status === 'failed'),
+      90_000,
+      500,
+    );
+    expect(jobs.map((j) => j.status)).toEqual(ids.map(() => 'succeeded'));
+    for (const prompt of prompts) expect(fake.submissionCount(prompt)).toBe(1);
+    expect(fake.submissions).toHaveLength(20);
+    for (const j of jobs) {
+      expect(j).toMatchObject({ provider: 'bfl-main', credits_charged: 1 });
+      expect((await fetch(j.images[0]!.url)).status).toBe(200);
+    }
+    const audit = await easel.admin<{ violations: unknown[] }>('POST', '/audit');
+    expect(audit.body.violations).toEqual([]);
+  });
+});
