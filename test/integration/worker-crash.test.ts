@@ -62,18 +62,28 @@ describe('a worker killed while jobs are in flight on an asynchronous upstream',
     const prompts = Array.from({ length: 20 }, (_, i) => `crash test ${i}`);
     const ids: string[] = [];
     for (const prompt of prompts) {
-      const r = await easel.call<Job>('POST', '/v1/imagine', { token: key, body: { model: 'flux-2-dev', prompt } });
+      const r = await easel.call<Job>('POST', '/v1/imagine', {
+        token: key,
+        body: { model: 'flux-2-dev', prompt },
+      });
       expect(r.status).toBe(202);
       ids.push(r.body.id);
     }
     // Every job is now waiting on its upstream task.
-    await waitFor(async () => fake.submissions.length, (n) => n === 20, 30_000);
+    await waitFor(
+      async () => fake.submissions.length,
+      (n) => n === 20,
+      30_000,
+    );
 
     await killProcess(worker, 'SIGKILL');
     worker = await startWorkerProcess(workerEnv);
 
     const jobs = await waitFor(
-      () => Promise.all(ids.map((id) => easel.call<Job>('GET', `/v1/jobs/${id}`, { token: key }).then((r) => r.body))),
+      () =>
+        Promise.all(
+          ids.map((id) => easel.call<Job>('GET', `/v1/jobs/${id}`, { token: key }).then((r) => r.body)),
+        ),
       (all) => all.every((j) => j.status === 'succeeded' || j.status === 'failed'),
       90_000,
       500,

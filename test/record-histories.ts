@@ -1,0 +1,91 @@
+/**
+ * Records the Temporal histories that the replay test (test/unit/workflow-replay.test.ts) runs
+ * against the current workflow code: a succeeded, a failed and a cancelled job.
+ *
+ *   npx tsx test/record-histories.ts
+ *
+ * Re-record only on purpose (a deliberate, versioned workflow change): the committed histories
+ * are what protects running jobs from a non-deterministic change.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { BIN_DIR, startDevStack } from '../infra/devstack/devstack';
+import { startEasel } from '../bin/runtime';
+import { parseEnvironment } from '../core/config';
+import { createLogger } from '../core/logger';
+import { sandboxProviders, waitFor, writeConfig } from './support/config';
+
+async function main(): Promise<void> {
+  const stack = await startDevStack({
+    dataDir: fs.mkdtempSync(path.join(os.tmpdir(), 'easel-record-')),
+    ephemeral: true,
+    mongoPort: 0,
+    temporalPort: 0,
+    temporalUiPort: 0,
+  });
+  const env = parseEnvironment({
+    NODE_ENV: 'test',
+    PORT: '0',
+    LOG_LEVEL: 'warn',
+    EASEL_ADMIN_TOKEN: 'record-histories-admin',
+    EASEL_CONFIG: writeConfig({ providers: sandboxProviders({ latency_ms: 300 }) }),
+  });
+  const easel = await startEasel({
+    env,
+    role: 'all',
+    logger: createLogger('warn'),
+    mongoUri: `${stack.mongoUri}record`,
+    temporalAddress: stack.temporalAddress!,
+  });
+  try {
+    const account = await easel.accounts.create({ name: 'recorder', plan: 'pro' });
+    const { key } = await easel.accounts.issueKey(account._id);
+    const submit = async (prompt: string): Promise<string> => {
+      const res = await fetch(`${easel.baseUrl}/v1/imagine`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'flux-2-dev', prompt }),
+      });
+      return ((await res.json()) as { id: string }).id;
+    };
+    const cases: Record<string, string> = {
+      succeeded: await submit('a quiet harbour'),
+      failed: await submit('a broken upstream [fail]'),
+      canceled: await submit('never finishes [timeout]'),
+    };
+    await new Promise((r) => setTimeout(r, 1_000));
+    await easel.temporal.workflow.getHandle(cases.canceled!).cancel();
+    for (const [name, id] of Object.entries(cases)) {
+      const handle = easel.temporal.workflow.getHandle(id);
+      await waitFor(
+        () => handle.describe(),
+        (d) => d.status.name !== 'RUNNING',
+        30_000,
+      );
+      // The CLI writes the canonical proto-JSON form that historyFromJSON reads back.
+      const json = execFileSync(path.join(BIN_DIR, 'temporal'), [
+        'workflow',
+        'show',
+        '--address',
+        stack.temporalAddress!,
+        '-w',
+        id,
+        '-o',
+        'json',
+      ]);
+      const file = path.join(__dirname, 'histories', `imagine-${name}.json`);
+      fs.writeFileSync(file, json);
+      console.log(`recorded ${name} job ${id} → ${path.relative(process.cwd(), file)}`);
+    }
+  } finally {
+    await easel.stop();
+    await stack.stop();
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
