@@ -22,8 +22,8 @@ export async function startWorkerProcess(env: Record<string, string>): Promise<C
         resolve();
       }
     };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
     child.once('exit', (code) => {
       clearTimeout(timer);
       reject(new Error(`worker exited with ${code} before polling:\n${output}`));
