@@ -1,6 +1,5 @@
 import type { Deployment } from '../core/deployments';
 import { ProviderError } from '../providers/types';
-import type { DeploymentCaller } from './generate';
 
 /**
  * Runs one attempt against a deployment within its `timeout_ms`. The race matters: an adapter that
@@ -28,8 +27,3 @@ export async function withDeploymentTimeout<T>(
     clearTimeout(timer);
   }
 }
-
-/** The plain caller: a timeout per attempt and nothing else. */
-export const timeoutOnlyCaller: DeploymentCaller = {
-  call: (deployment, _model, work) => withDeploymentTimeout(deployment, work),
-};

@@ -3,6 +3,7 @@ import type { Catalog } from '../core/catalog';
 import type { Deployment, ProviderConfig } from '../core/deployments';
 import { contentTypeOf, imageDimensions, type ImageStore } from '../core/images';
 import type { JobAttempt, JobRequest, JobStore, StoredImage } from '../core/jobs/jobs';
+import type { Metrics } from '../core/metrics';
 import { routingPlan, type DeploymentStats } from '../core/routing';
 import {
   dimensionsFor,
@@ -37,6 +38,8 @@ export interface GenerateResult {
 export interface DeploymentCaller {
   call<T>(deployment: Deployment, model: string, work: (signal: AbortSignal) => Promise<T>): Promise<T>;
   recordFallback?(model: string, from: string, to: string): void;
+  /** Why the deployment should be skipped right now (e.g. cooling down after a 429), if it should. */
+  unavailable?(deploymentId: string): { reason: string; retryAfterMs: number } | undefined;
 }
 
 export interface GenerateDeps {
@@ -51,7 +54,11 @@ export interface GenerateDeps {
   stats?: (deploymentId: string) => DeploymentStats | undefined;
   /** Pause between polls of an asynchronous upstream job when it gives no hint. */
   pollIntervalMs?: number;
+  metrics?: Metrics;
 }
+
+/** The longest a job waits for an upstream's Retry-After before the activity retries. */
+const MAX_RETRY_AFTER_MS = 60_000;
 
 const DEFAULT_POLL_INTERVAL_MS = 500;
 const DOWNLOAD_TIMEOUT_MS = 60_000;
@@ -200,6 +207,7 @@ export function createGenerateActivity(deps: GenerateDeps) {
       const models = [input.model, ...allowed];
       let previous: string | undefined;
       let resume = job?.upstream ?? undefined;
+      let retryAfterMs: number | undefined;
 
       for (const model of models) {
         const plan = routingPlan(model, deps.providers, {
@@ -232,6 +240,10 @@ export function createGenerateActivity(deps: GenerateDeps) {
             };
             attempts.push(record);
             await deps.jobs.addAttempt(input.jobId, record);
+            deps.metrics?.upstreamCost.inc(
+              { provider: deployment.id, model },
+              (deployment.models[model]!.cost_usd_micros * input.request.n) / 1e6,
+            );
             return {
               model,
               creditsPerImage: deps.catalog.models[model]?.credits ?? input.creditsPerImage,
@@ -246,10 +258,13 @@ export function createGenerateActivity(deps: GenerateDeps) {
               err instanceof ProviderError
                 ? err
                 : new ProviderError('error', err instanceof Error ? err.message : String(err));
+            if (failure.outcome === 'rate_limited' && failure.details.retryAfterMs !== undefined) {
+              retryAfterMs = Math.min(retryAfterMs ?? Infinity, failure.details.retryAfterMs);
+            }
             const record: JobAttempt = {
               provider: deployment.id,
               model,
-              outcome: failure.outcome,
+              outcome: failure.details.upstreamCode === 'circuit_open' ? 'circuit_open' : failure.outcome,
               duration_ms: Date.now() - started,
               error: failure.message,
               at: new Date(),

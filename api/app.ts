@@ -27,6 +27,10 @@ export interface ApiDeps {
   readiness: Readiness;
   adminToken: string | undefined;
   observeRequest?: RequestObserver;
+  /** `GET /admin/v1/providers`: deployments with each worker's breaker state and latency. */
+  providerStatus: () => Promise<unknown>;
+  /** `GET /metrics` in Prometheus text format. */
+  metrics: () => Promise<{ contentType: string; text: string }>;
   /** Routers contributed by later layers (jobs, images, metrics), mounted before the 404 handler.
    * Routes under /v1 are already authenticated; `apiKey` is for aliases outside it. */
   extend?: (app: Express, auth: { apiKey: express.RequestHandler }) => void;
@@ -52,11 +56,16 @@ export function createApp(deps: ApiDeps): Express {
       .json({ status: down.length === 0 ? 'ready' : 'unavailable', down, checks });
   });
 
+  app.get('/metrics', async (_req, res) => {
+    const { contentType, text } = await deps.metrics();
+    res.setHeader('Content-Type', contentType).send(text);
+  });
+
   const apiKey = requireApiKey(deps.accounts);
   app.use(
     '/admin/v1',
     requireAdmin(deps.adminToken),
-    adminRoutes({ accounts: deps.accounts, audit: deps.audit }),
+    adminRoutes({ accounts: deps.accounts, audit: deps.audit, providerStatus: deps.providerStatus }),
   );
   app.use('/v1', catalogRoutes(deps.catalog));
   // Everything under /v1 past the catalog needs an API key; routes added by `extend` under /v1 get it too.

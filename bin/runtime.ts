@@ -8,7 +8,13 @@ import type mongoose from 'mongoose';
 import { createActivities } from '../activities';
 import { createApp, type Readiness } from '../api/app';
 import { AccountService } from '../core/accounts/accounts';
-import { buildCatalog, CatalogConfigError, readConfigFile, type Catalog } from '../core/catalog';
+import {
+  buildCatalog,
+  CatalogConfigError,
+  creditsToUsdMicros,
+  readConfigFile,
+  type Catalog,
+} from '../core/catalog';
 import { publicBaseUrl, resolveDataDir, type Environment } from '../core/config';
 import { connectDatabase, pingDatabase } from '../core/db';
 import { AuditService, type AccountCheck } from '../core/ledger/audit';
@@ -18,12 +24,18 @@ import { JobStore } from '../core/jobs/jobs';
 import { RequestRateLimiter } from '../core/rate-limit';
 import { createProvider, PROVIDER_TYPES } from '../providers/registry';
 import type { ImageProvider } from '../providers/types';
-import { timeoutOnlyCaller } from '../activities/deployment-caller';
 import { imagineRoutes, JobSubmitter } from '../api/routes/imagine';
 import { imageRoutes, jobRoutes } from '../api/routes/jobs';
 import { Ledger } from '../core/ledger/ledger';
 import type { Logger } from '../core/logger';
-import { installTemporalLogging } from '../core/temporal-logging';
+import { installTemporalRuntime } from '../core/temporal-runtime';
+import { createMetrics, type Metrics } from '../core/metrics';
+import { SharedUpstreamRate } from '../core/upstream-rate';
+import { ProviderHealthBoard } from '../core/provider-health';
+import { BreakerDeploymentCaller } from '../activities/breakers';
+import { freePort } from '../infra/devstack/devstack';
+import { metricsText, serveMetrics } from '../api/metrics';
+import type { JobRecord } from '../core/jobs/jobs';
 import { connectTemporal, pingTemporal, temporalPeriodScheduler } from '../core/temporal';
 import { startDevStack, type DevStack } from '../infra/devstack/devstack';
 
@@ -149,8 +161,24 @@ export async function startEasel(options: StartOptions): Promise<Easel> {
     const images = new LocalDiskImageStore(path.join(resolveDataDir(env), 'images'));
     const audit = new AuditService(ledger, () => accounts.listIds(), [settledJobsCheck(ledger, jobs)]);
 
+    const metrics = createMetrics();
+    let temporalMetricsUrl: string | undefined;
+    const health = new ProviderHealthBoard(db);
+
     if (role !== 'api') {
-      installTemporalLogging(logger);
+      ({ metricsUrl: temporalMetricsUrl } = installTemporalRuntime(logger, {
+        metricsPort: await freePort(),
+      }));
+      const upstreamRate = new SharedUpstreamRate(db);
+      const caller = new BreakerDeploymentCaller({
+        deployments: providers.deployments,
+        logger,
+        metrics,
+        acquireUpstreamSlot: (d, signal) => upstreamRate.acquire(d.id, d.requests_per_second!, signal),
+      });
+      cleanups.push(async () => caller.shutdown());
+      const stopPublishing = health.publish(() => caller.snapshot());
+      cleanups.push(async () => stopPublishing());
       const workerConnection = await NativeConnection.connect({ address: temporalAddress });
       const worker = await Worker.create({
         connection: workerConnection,
@@ -160,13 +188,16 @@ export async function startEasel(options: StartOptions): Promise<Easel> {
         activities: createActivities({
           accounts,
           jobs,
+          onSettled: recordSettlement(metrics, catalog),
           generate: {
             catalog,
             providers,
             adapters: createAdapters(providers),
             jobs,
             images,
-            caller: timeoutOnlyCaller,
+            caller,
+            stats: caller.stats,
+            metrics,
           },
         }),
       });
@@ -179,6 +210,11 @@ export async function startEasel(options: StartOptions): Promise<Easel> {
         await running;
       });
       running.catch((err: unknown) => logger.error({ err }, 'worker stopped'));
+      if (role === 'worker') {
+        const server = await serveMetrics(metrics, temporalMetricsUrl, env.HOST, env.WORKER_METRICS_PORT);
+        cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+        logger.info({ port: env.WORKER_METRICS_PORT }, 'worker metrics at /metrics');
+      }
       logger.info({ taskQueue: env.TEMPORAL_TASK_QUEUE }, 'worker polling');
     }
 
@@ -212,6 +248,14 @@ export async function startEasel(options: StartOptions): Promise<Easel> {
         taskQueue: env.TEMPORAL_TASK_QUEUE,
         rateLimiter: new RequestRateLimiter(),
         baseUrl: () => boundBaseUrl,
+        observe: {
+          submitted: (model, plan, credits) => {
+            metrics.jobsSubmitted.inc({ model, plan });
+            metrics.creditsReserved.inc({ model, plan }, credits);
+          },
+          rateLimited: (plan, limit) => metrics.rateLimited.inc({ plan, limit }),
+          insufficientCredits: (plan) => metrics.insufficientCredits.inc({ plan }),
+        },
       });
       const app = createApp({
         logger,
@@ -220,6 +264,15 @@ export async function startEasel(options: StartOptions): Promise<Easel> {
         audit,
         readiness,
         adminToken: env.EASEL_ADMIN_TOKEN,
+        observeRequest: (route, method, status, seconds) => {
+          metrics.httpRequests.inc({ route, method, status: String(status) });
+          metrics.httpDuration.observe({ route, method }, seconds);
+        },
+        metrics: async () => ({
+          contentType: metrics.registry.contentType,
+          text: await metricsText(metrics, temporalMetricsUrl),
+        }),
+        providerStatus: async () => providerStatus(providers, await health.workers()),
         extend: (app, { apiKey }) => {
           app.use(imageRoutes(images));
           app.use('/imagine', apiKey);
@@ -288,5 +341,55 @@ function settledJobsCheck(ledger: Ledger, jobs: JobStore): AccountCheck {
     return finished
       .filter((id) => !settled.has(id))
       .map((id) => `job ${id} is finished but its reservation was never settled`);
+  };
+}
+
+/** Turns a settled job into the money and job metrics (worker side). */
+function recordSettlement(metrics: Metrics, catalog: Catalog) {
+  return (job: JobRecord, settlement: { charged: number; released: number }): void => {
+    const labels = { model: job.model, plan: job.plan };
+    metrics.jobsCompleted.inc({ model: job.model, status: job.status });
+    if (job.completed_at) {
+      metrics.jobDuration.observe(
+        { model: job.model, status: job.status },
+        (job.completed_at.getTime() - job.created_at.getTime()) / 1000,
+      );
+    }
+    if (settlement.charged > 0) {
+      metrics.creditsCharged.inc(labels, settlement.charged);
+      const plan = catalog.plans[job.plan];
+      if (plan) metrics.revenue.inc(labels, creditsToUsdMicros(plan, settlement.charged) / 1e6);
+    }
+    if (settlement.released > 0) metrics.creditsReleased.inc(labels, settlement.released);
+  };
+}
+
+function providerStatus(
+  config: ProviderConfig,
+  workers: Awaited<ReturnType<ProviderHealthBoard['workers']>>,
+): unknown {
+  return {
+    sandbox_only: config.sandboxOnly,
+    unserved_models: config.unservedModels,
+    default_strategy: config.default_strategy,
+    routing: config.routing,
+    note: 'Circuit breakers are per worker process: each live worker reports its own view.',
+    deployments: config.deployments.map((d) => ({
+      id: d.id,
+      type: d.type,
+      base_url: d.base_url ?? null,
+      weight: d.weight,
+      priority: d.priority,
+      timeout_ms: d.timeout_ms,
+      max_concurrency: d.max_concurrency ?? null,
+      requests_per_second: d.requests_per_second ?? null,
+      breaker: d.breaker,
+      models: d.models,
+      workers: workers.map((w) => ({
+        worker: w.worker,
+        updated_at: w.updated_at,
+        ...(w.deployments[d.id] as object | undefined),
+      })),
+    })),
   };
 }

@@ -38,9 +38,10 @@ const ledgerQuery = z.object({
 export interface AdminRouteDeps {
   accounts: AccountService;
   audit: AuditService;
+  providerStatus: () => Promise<unknown>;
 }
 
-export function adminRoutes({ accounts, audit }: AdminRouteDeps): Router {
+export function adminRoutes({ accounts, audit, providerStatus }: AdminRouteDeps): Router {
   const router = Router();
 
   router.post('/accounts', async (req, res) => {
@@ -122,6 +123,10 @@ export function adminRoutes({ accounts, audit }: AdminRouteDeps): Router {
       data: entries.map(presentEntry),
       next_before: last && last.seq > 1 && entries.length === query.limit ? last.seq : null,
     });
+  });
+
+  router.get('/providers', async (_req, res) => {
+    res.json(await providerStatus());
   });
 
   router.post('/audit', async (_req, res) => {

@@ -7,16 +7,23 @@ import {
 } from '@temporalio/worker';
 import type { Logger } from './logger';
 
-let installed = false;
+let installed: { metricsUrl?: string } | undefined;
 
 /**
+ * Installs the Temporal SDK runtime once per process, and returns where its Prometheus metrics
+ * are (served by the SDK's core on a loopback port; Easel's /metrics appends them).
+ *
  * Routes the Temporal SDK's logs (worker, workflows, activities) into our JSON logger, once per
  * process. The worker's own lifecycle chatter (bundling, state changes) drops to debug; workflow
  * and activity lines keep their level and carry the workflow id (the job id for jobs).
  */
-export function installTemporalLogging(logger: Logger): void {
-  if (installed) return;
-  installed = true;
+export function installTemporalRuntime(
+  logger: Logger,
+  options: { metricsPort?: number } = {},
+): { metricsUrl?: string } {
+  if (installed) return installed;
+  const metricsAddress = options.metricsPort !== undefined ? `127.0.0.1:${options.metricsPort}` : undefined;
+  installed = metricsAddress ? { metricsUrl: `http://${metricsAddress}/metrics` } : {};
   const write = (level: LogLevel, message: string, meta: LogMetadata = {}): void => {
     const fields: Record<string, unknown> = { ...meta };
     const chatter = fields.sdkComponent !== 'activity' && fields.sdkComponent !== 'workflow';
@@ -55,6 +62,17 @@ export function installTemporalLogging(logger: Logger): void {
     // same JSON stream instead of colored text on stderr.
     telemetryOptions: {
       logging: { filter: makeTelemetryFilterString({ core: 'WARN', other: 'ERROR' }), forward: {} },
+      ...(metricsAddress && {
+        metrics: {
+          prometheus: {
+            bindAddress: metricsAddress,
+            countersTotalSuffix: true,
+            unitSuffix: true,
+            useSecondsForDurations: true,
+          },
+        },
+      }),
     },
   });
+  return installed;
 }

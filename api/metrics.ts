@@ -1,0 +1,37 @@
+import http from 'node:http';
+import type { Metrics } from '../core/metrics';
+
+/** Easel's registry followed by the Temporal SDK's own metrics (served by its core on loopback). */
+export async function metricsText(metrics: Metrics, temporalMetricsUrl?: string): Promise<string> {
+  const ours = await metrics.registry.metrics();
+  if (!temporalMetricsUrl) return ours;
+  try {
+    const res = await fetch(temporalMetricsUrl, { signal: AbortSignal.timeout(2_000) });
+    return `${ours}\n${await res.text()}`;
+  } catch {
+    return ours; // the SDK's exporter may not be up yet; ours are still worth serving
+  }
+}
+
+/** The worker's own /metrics when it runs as a separate process. */
+export async function serveMetrics(
+  metrics: Metrics,
+  temporalMetricsUrl: string | undefined,
+  host: string,
+  port: number,
+): Promise<http.Server> {
+  const server = http.createServer((req, res) => {
+    if (req.url !== '/metrics') {
+      res.writeHead(404).end();
+      return;
+    }
+    void metricsText(metrics, temporalMetricsUrl).then((text) => {
+      res.writeHead(200, { 'Content-Type': metrics.registry.contentType }).end(text);
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, resolve);
+  });
+  return server;
+}
