@@ -119,7 +119,7 @@ export class BreakerDeploymentCaller implements DeploymentCaller {
     const started = this.clock();
     const labels = { provider: deployment.id, model };
     try {
-      const result = (await breaker.fire(work as Work)) as T;
+      const result = (await breaker.fire(work)) as T;
       const ms = this.clock() - started;
       health.successes += 1;
       health.latencyMs =

@@ -225,8 +225,24 @@ export function createGenerateActivity(deps: GenerateDeps) {
               ? resume.job_id
               : undefined;
           resume = undefined;
-          if (previous && previous !== deployment.id)
+          const skip = resumeId ? undefined : deps.caller.unavailable?.(deployment.id);
+          if (skip) {
+            retryAfterMs = Math.min(retryAfterMs ?? Infinity, skip.retryAfterMs);
+            const record: JobAttempt = {
+              provider: deployment.id,
+              model,
+              outcome: 'skipped',
+              duration_ms: 0,
+              error: skip.reason,
+              at: new Date(),
+            };
+            attempts.push(record);
+            await deps.jobs.addAttempt(input.jobId, record);
+            continue;
+          }
+          if (previous && previous !== deployment.id) {
             deps.caller.recordFallback?.(model, previous, deployment.id);
+          }
           previous = deployment.id;
           const started = Date.now();
           try {
@@ -285,6 +301,19 @@ export function createGenerateActivity(deps: GenerateDeps) {
             }
           }
         }
+      }
+      const thisRun = attempts.slice(job?.attempts.length ?? 0);
+      if (
+        retryAfterMs !== undefined &&
+        thisRun.every((a) => a.outcome === 'rate_limited' || a.outcome === 'skipped')
+      ) {
+        // Every deployment asked us to come back later: Temporal retries the activity then.
+        throw ApplicationFailure.create({
+          type: 'upstream_rate_limited',
+          message: `Every provider is rate limiting; retrying in ${Math.ceil(retryAfterMs / 1000)} s`,
+          nonRetryable: false,
+          nextRetryDelay: Math.min(Math.max(retryAfterMs, 100), MAX_RETRY_AFTER_MS),
+        });
       }
       const summary = attempts
         .map((a) => `${a.provider}/${a.model}: ${a.outcome}${a.error ? ` (${a.error})` : ''}`)
