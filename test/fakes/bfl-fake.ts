@@ -188,6 +188,11 @@ export class BflFake {
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
+  /** Drops every queued fault: the upstream is healthy again. */
+  clearFaults(): void {
+    this.faults.length = 0;
+  }
+
   /** Queues a fault for the next matching request(s). */
   inject(fault: BflFault): void {
     this.faults.push({ ...fault, remaining: fault.times ?? 1 });
