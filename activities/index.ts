@@ -2,12 +2,14 @@ import type { AccountService } from '../core/accounts/accounts';
 import { createBillingActivities } from './billing';
 import { createGenerateActivity, type GenerateDeps } from './generate';
 import { createJobActivities, type JobActivityDeps } from './jobs';
+import { createWebhookActivities, type WebhookDeps } from './webhooks';
 
 export interface ActivityDeps {
   accounts: AccountService;
   jobs: JobActivityDeps['jobs'];
   generate: GenerateDeps;
   onSettled?: JobActivityDeps['onSettled'];
+  webhooks: Omit<WebhookDeps, 'accounts' | 'jobs'> & { initialRetryMs?: number };
 }
 
 /** Builds the worker's activities from their dependencies (tests pass their own). */
@@ -18,8 +20,12 @@ export function createActivities(deps: ActivityDeps) {
       accounts: deps.accounts,
       jobs: deps.jobs,
       ...(deps.onSettled && { onSettled: deps.onSettled }),
+      ...(deps.webhooks.initialRetryMs !== undefined && {
+        webhookInitialRetryMs: deps.webhooks.initialRetryMs,
+      }),
     }),
     ...createGenerateActivity(deps.generate),
+    ...createWebhookActivities({ ...deps.webhooks, accounts: deps.accounts, jobs: deps.jobs }),
   };
 }
 

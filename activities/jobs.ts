@@ -38,15 +38,27 @@ export interface SettleInput {
   error?: { code: string; message: string };
 }
 
+/** What the workflow does once a job is settled. */
+export interface SettleResult {
+  /** Start the webhook delivery, retrying from this first delay. */
+  webhook?: { initialRetryMs: number };
+}
+
 export interface JobActivityDeps {
   accounts: AccountService;
   jobs: JobStore;
+  webhookInitialRetryMs?: number;
   /** Called once a job reaches a terminal state (metrics). */
   onSettled?: (job: JobRecord, settlement: { charged: number; released: number }) => void;
 }
 
 /** The short database steps of a job: run as local activities, next to the workflow task. */
-export function createJobActivities({ accounts, jobs, onSettled }: JobActivityDeps) {
+export function createJobActivities({
+  accounts,
+  jobs,
+  onSettled,
+  webhookInitialRetryMs = 5_000,
+}: JobActivityDeps) {
   const ledger = accounts.ledger;
   return {
     /**
@@ -119,7 +131,7 @@ export function createJobActivities({ accounts, jobs, onSettled }: JobActivityDe
      * The ledger goes first: a crash in between is repaired by the retry, because both writes are
      * idempotent and the job is only marked once its credits are settled.
      */
-    async settleJob(input: SettleInput): Promise<void> {
+    async settleJob(input: SettleInput): Promise<SettleResult> {
       const reservation: LedgerEntry | null = await ledger.entryAt(input.accountId, input.reservationSeq);
       let charged = 0;
       let released = 0;
@@ -133,7 +145,11 @@ export function createJobActivities({ accounts, jobs, onSettled }: JobActivityDe
         released = reservation.credits - charged;
       }
       const job = await jobs.get(input.jobId);
-      if (!job || job.status === input.status) return;
+      if (!job) return {};
+      const notify: SettleResult = job.request.webhook_url
+        ? { webhook: { initialRetryMs: webhookInitialRetryMs } }
+        : {};
+      if (job.status === input.status) return notify;
       const update: Partial<JobRecord> = {
         status: input.status,
         credits_charged: charged,
@@ -147,8 +163,10 @@ export function createJobActivities({ accounts, jobs, onSettled }: JobActivityDe
         ...(input.attempts !== undefined && { attempts: input.attempts }),
         ...(input.error !== undefined && { error: input.error }),
       };
+      if (job.request.webhook_url) update.webhook_state = 'pending';
       await jobs.update(input.jobId, update);
       onSettled?.({ ...job, ...update }, { charged, released });
+      return notify;
     },
   };
 }

@@ -38,7 +38,19 @@ export function presentJob(job: JobRecord, baseUrl: string): Record<string, unkn
       ...(a.error !== undefined && { error: a.error }),
     })),
     ...(r.fallback_models !== undefined && { fallback_models: r.fallback_models }),
-    ...(r.webhook_url !== undefined && { webhook_url: r.webhook_url }),
+    ...(r.webhook_url !== undefined && {
+      webhook_url: r.webhook_url,
+      webhook: {
+        state: job.webhook_state ?? 'pending',
+        attempts: (job.webhook_attempts ?? []).map((a) => ({
+          at: new Date(a.at).toISOString(),
+          status: a.status,
+          outcome: a.outcome,
+          duration_ms: a.duration_ms,
+          ...(a.error !== undefined && { error: a.error }),
+        })),
+      },
+    }),
     metadata: r.metadata ?? {},
     ...(job.idempotency_key !== undefined && { idempotency_key: job.idempotency_key }),
     created_at: job.created_at.toISOString(),

@@ -26,6 +26,8 @@ import { createProvider, PROVIDER_TYPES } from '../providers/registry';
 import type { ImageProvider } from '../providers/types';
 import { imagineRoutes, JobSubmitter } from '../api/routes/imagine';
 import { imageRoutes, jobRoutes } from '../api/routes/jobs';
+import { webhookRoutes } from '../api/routes/webhooks';
+import { usageRoutes } from '../api/routes/usage';
 import { Ledger } from '../core/ledger/ledger';
 import type { Logger } from '../core/logger';
 import { installTemporalRuntime } from '../core/temporal-runtime';
@@ -36,6 +38,7 @@ import { BreakerDeploymentCaller } from '../activities/breakers';
 import { freePort } from '../infra/devstack/devstack';
 import { metricsText, serveMetrics } from '../api/metrics';
 import type { JobRecord } from '../core/jobs/jobs';
+import { checkWebhookTarget } from '../core/webhooks/targets';
 import { connectTemporal, pingTemporal, temporalPeriodScheduler } from '../core/temporal';
 import { startDevStack, type DevStack } from '../infra/devstack/devstack';
 
@@ -162,6 +165,8 @@ export async function startEasel(options: StartOptions): Promise<Easel> {
     const audit = new AuditService(ledger, () => accounts.listIds(), [settledJobsCheck(ledger, jobs)]);
 
     const metrics = createMetrics();
+    // Image URLs in API answers and webhooks; the real port is known once the API listens.
+    let boundBaseUrl = publicBaseUrl(env);
     let temporalMetricsUrl: string | undefined;
     const health = new ProviderHealthBoard(db);
 
@@ -189,6 +194,12 @@ export async function startEasel(options: StartOptions): Promise<Easel> {
           accounts,
           jobs,
           onSettled: recordSettlement(metrics, catalog),
+          webhooks: {
+            baseUrl: () => boundBaseUrl,
+            allowPrivateTargets: env.EASEL_WEBHOOK_ALLOW_PRIVATE,
+            initialRetryMs: env.EASEL_WEBHOOK_INITIAL_RETRY_MS,
+            metrics,
+          },
           generate: {
             catalog,
             providers,
@@ -238,7 +249,6 @@ export async function startEasel(options: StartOptions): Promise<Easel> {
           return { mongodb, temporal };
         },
       };
-      let boundBaseUrl = publicBaseUrl(env);
       const submitter = new JobSubmitter({
         catalog,
         providers,
@@ -248,6 +258,7 @@ export async function startEasel(options: StartOptions): Promise<Easel> {
         taskQueue: env.TEMPORAL_TASK_QUEUE,
         rateLimiter: new RequestRateLimiter(),
         baseUrl: () => boundBaseUrl,
+        checkWebhookUrl: (url) => checkWebhookTarget(url, env.EASEL_WEBHOOK_ALLOW_PRIVATE),
         observe: {
           submitted: (model, plan, credits) => {
             metrics.jobsSubmitted.inc({ model, plan });
@@ -279,6 +290,8 @@ export async function startEasel(options: StartOptions): Promise<Easel> {
           app.use(imagineRoutes(submitter));
           app.use('/v1', imagineRoutes(submitter));
           app.use('/v1', jobRoutes({ jobs, temporal: client, baseUrl: () => boundBaseUrl }));
+          app.use('/v1', webhookRoutes(accounts));
+          app.use('/v1', usageRoutes(jobs, catalog));
         },
       });
       const server = http.createServer(app);

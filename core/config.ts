@@ -33,6 +33,8 @@ export const environmentSchema = z
     /** Catalog and provider overrides, YAML or JSON. */
     EASEL_CONFIG: z.string().min(1).optional(),
     EASEL_WEBHOOK_ALLOW_PRIVATE: booleanFromString.default(false),
+    /** First webhook retry delay (it doubles up to an hour, for a day); tests shorten it. */
+    EASEL_WEBHOOK_INITIAL_RETRY_MS: z.coerce.number().int().min(10).default(5_000),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     /** The worker's own /metrics port when it runs as a separate process. */
     WORKER_METRICS_PORT: port.default(9464),

@@ -8,8 +8,11 @@ import {
   proxyActivities,
   proxyLocalActivities,
   allHandlersFinished,
+  ParentClosePolicy,
   setHandler,
+  startChild,
 } from '@temporalio/workflow';
+import { webhookDeliveryWorkflow } from './webhook-delivery';
 import type { Activities } from '../activities';
 import type { ImagineInput, ReservationResult, SettleInput } from '../activities/jobs';
 import type { JobAttempt } from '../core/jobs/jobs';
@@ -116,8 +119,19 @@ export async function imagineJobWorkflow(input: ImagineInput): Promise<ImagineOu
     }
   }
   // Settling must happen even when the workflow itself is being cancelled.
-  await CancellationScope.nonCancellable(() => settleJob(settlement));
-  // Notifications (webhooks) are sent from here once the job is settled.
+  const settled = await CancellationScope.nonCancellable(() => settleJob(settlement));
+  // The webhook goes out only once the job and its credits are final, from a child workflow that
+  // outlives this one, so that a slow receiver never holds the job open.
+  const webhook = settled?.webhook;
+  if (webhook) {
+    await CancellationScope.nonCancellable(() =>
+      startChild(webhookDeliveryWorkflow, {
+        workflowId: `webhook-${input.jobId}`,
+        args: [{ jobId: input.jobId, accountId: input.accountId, initialRetryMs: webhook.initialRetryMs }],
+        parentClosePolicy: ParentClosePolicy.ABANDON,
+      }),
+    );
+  }
   await condition(allHandlersFinished);
   return { status: settlement.status };
 }

@@ -1,2 +1,3 @@
 export * from './billing-period';
 export * from './imagine';
+export * from './webhook-delivery';

@@ -4,6 +4,7 @@ import { addBillingPeriod, type Catalog, type Plan, type RateLimits } from '../c
 import { ApiError, badRequest, notFound } from '../errors';
 import { available, type Balances } from '../ledger/balances';
 import { Ledger, MovementRefused, type LedgerEntry } from '../ledger/ledger';
+import { newWebhookSecret } from '../webhooks/signing';
 import { newId, randomToken, sha256Hex } from './ids';
 
 export type AccountStatus = 'active' | 'suspended';
@@ -15,9 +16,20 @@ export interface Account {
   status: AccountStatus;
   /** Per-account overrides of the plan's limits (enterprise customers). */
   rate_limits?: Partial<RateLimits> | null;
+  /** Webhook signing secrets, newest first; a rotated-out secret keeps signing until it expires. */
+  webhook_secrets?: WebhookSecret[];
   created_at: Date;
   updated_at: Date;
 }
+
+export interface WebhookSecret {
+  secret: string;
+  created_at: Date;
+  expires_at: Date | null;
+}
+
+/** How long a replaced webhook secret keeps signing, so receivers can switch without losing events. */
+export const WEBHOOK_SECRET_OVERLAP_MS = 24 * 60 * 60 * 1000;
 
 /** An API key is stored as the SHA-256 of its secret, which is its `_id`: lookups are by primary key. */
 export interface ApiKeyRecord {
@@ -140,6 +152,7 @@ export class AccountService {
       plan,
       status: 'active',
       rate_limits: null,
+      webhook_secrets: [{ secret: newWebhookSecret(), created_at: now, expires_at: null }],
       created_at: now,
       updated_at: now,
     };
@@ -156,6 +169,15 @@ export class AccountService {
     }
     await this.startPeriod(account, now);
     return account;
+  }
+
+  /** Whole-document write through the driver: mongoose's casting drops Mixed arrays of objects. */
+  private async replaceAccount(account: Account): Promise<void> {
+    const { _id, ...rest } = account;
+    await this.accounts.collection.replaceOne(
+      { _id } as unknown as mongoose.mongo.Filter<mongoose.mongo.Document>,
+      rest,
+    );
   }
 
   async listIds(): Promise<string[]> {
@@ -186,7 +208,7 @@ export class AccountService {
       }),
       updated_at: this.clock(),
     };
-    await this.accounts.replaceOne({ _id: accountId }, next);
+    await this.replaceAccount(next);
     // A plan change starts a new billing period at once: the old plan's unused credits expire
     // and the new plan's monthly credits are granted now, rather than at the next renewal.
     if (planChanged) await this.startPeriod(next, this.clock());
@@ -292,6 +314,34 @@ export class AccountService {
       period: balances.period,
       created_at: account.created_at.toISOString(),
     };
+  }
+
+  /** Secrets that sign deliveries now: the current one first, then any still inside its overlap. */
+  activeWebhookSecrets(account: Account): WebhookSecret[] {
+    const now = this.clock().getTime();
+    return (account.webhook_secrets ?? []).filter(
+      (s) => s.expires_at === null || new Date(s.expires_at).getTime() > now,
+    );
+  }
+
+  async webhookSecret(accountId: string): Promise<WebhookSecret> {
+    const account = await this.get(accountId);
+    const current = this.activeWebhookSecrets(account)[0];
+    if (current) return current;
+    return this.rotateWebhookSecret(accountId);
+  }
+
+  /** Replaces the signing secret; the previous one keeps signing (alongside) for 24 hours. */
+  async rotateWebhookSecret(accountId: string): Promise<WebhookSecret> {
+    const account = await this.get(accountId);
+    const now = this.clock();
+    const fresh: WebhookSecret = { secret: newWebhookSecret(), created_at: now, expires_at: null };
+    const kept = this.activeWebhookSecrets(account).map((s) => ({
+      ...s,
+      expires_at: s.expires_at ?? new Date(now.getTime() + WEBHOOK_SECRET_OVERLAP_MS),
+    }));
+    await this.replaceAccount({ ...account, webhook_secrets: [fresh, ...kept], updated_at: now });
+    return fresh;
   }
 
   async issueKey(accountId: string, name?: string): Promise<{ id: string; key: string; prefix: string }> {

@@ -38,6 +38,16 @@ export interface StoredImage {
   bytes: number;
 }
 
+export interface WebhookAttempt {
+  at: Date;
+  status: number | null;
+  outcome: 'delivered' | 'failed' | 'gone' | 'refused';
+  duration_ms: number;
+  error?: string;
+}
+
+export type WebhookState = 'pending' | 'delivered' | 'failed' | 'gone';
+
 export interface JobRecord {
   _id: string;
   account_id: string;
@@ -57,6 +67,8 @@ export interface JobRecord {
   progress?: number | null;
   /** The asynchronous upstream job in flight: a retried activity resumes polling it. */
   upstream?: { deployment: string; model: string; job_id: string; submitted_at: Date } | null;
+  webhook_state?: WebhookState | null;
+  webhook_attempts?: WebhookAttempt[];
   created_at: Date;
   started_at?: Date | null;
   completed_at?: Date | null;
@@ -82,6 +94,8 @@ const jobSchema = new Schema<JobRecord>(
     error: { type: Schema.Types.Mixed, default: null },
     progress: { type: Number, default: null },
     upstream: { type: Schema.Types.Mixed, default: null },
+    webhook_state: { type: String, default: null },
+    webhook_attempts: { type: Schema.Types.Mixed, default: [] },
     created_at: Date,
     started_at: Date,
     completed_at: Date,
@@ -135,6 +149,13 @@ export class JobStore {
     await this.model.updateOne(
       { _id: jobId },
       { $push: { attempts: attempt }, $set: { updated_at: this.clock() } },
+    );
+  }
+
+  async addWebhookAttempt(jobId: string, attempt: WebhookAttempt, state: WebhookState): Promise<void> {
+    await this.model.updateOne(
+      { _id: jobId },
+      { $push: { webhook_attempts: attempt }, $set: { webhook_state: state, updated_at: this.clock() } },
     );
   }
 
