@@ -2,45 +2,38 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { NativeConnection, Worker } from '@temporalio/worker';
 import type { Client, Connection } from '@temporalio/client';
+import { NativeConnection, Worker } from '@temporalio/worker';
 import type mongoose from 'mongoose';
 import { createActivities } from '../activities';
+import { BreakerDeploymentCaller } from '../activities/breakers';
+import { recordSettlement } from '../activities/settlement-metrics';
 import { createApp, type Readiness } from '../api/app';
-import { AccountService } from '../core/accounts/accounts';
-import {
-  buildCatalog,
-  CatalogConfigError,
-  creditsToUsdMicros,
-  readConfigFile,
-  type Catalog,
-} from '../core/catalog';
-import { publicBaseUrl, resolveDataDir, type Environment } from '../core/config';
-import { connectDatabase, pingDatabase } from '../core/db';
-import { AuditService, type AccountCheck } from '../core/ledger/audit';
-import { buildProviderConfig, type ProviderConfig } from '../core/deployments';
-import { LocalDiskImageStore } from '../core/images';
-import { JobStore } from '../core/jobs/jobs';
-import { RequestRateLimiter } from '../core/rate-limit';
-import { createProvider, PROVIDER_TYPES } from '../providers/registry';
-import type { ImageProvider } from '../providers/types';
+import { metricsText, serveMetrics } from '../api/metrics';
+import { providerStatus } from '../api/providers-view';
 import { imagineRoutes, JobSubmitter } from '../api/routes/imagine';
 import { imageRoutes, jobRoutes } from '../api/routes/jobs';
-import { webhookRoutes } from '../api/routes/webhooks';
 import { usageRoutes } from '../api/routes/usage';
+import { webhookRoutes } from '../api/routes/webhooks';
+import { AccountService } from '../core/accounts/accounts';
+import type { Catalog } from '../core/catalog';
+import { publicBaseUrl, resolveDataDir, type Environment } from '../core/config';
+import { connectDatabase, pingDatabase } from '../core/db';
+import { LocalDiskImageStore } from '../core/images';
+import { JobStore } from '../core/jobs/jobs';
+import { settledJobsCheck } from '../core/jobs/settlement-audit';
+import { AuditService } from '../core/ledger/audit';
 import { Ledger } from '../core/ledger/ledger';
 import type { Logger } from '../core/logger';
-import { installTemporalRuntime } from '../core/temporal-runtime';
-import { createMetrics, type Metrics } from '../core/metrics';
-import { SharedUpstreamRate } from '../core/upstream-rate';
+import { createMetrics } from '../core/metrics';
 import { ProviderHealthBoard } from '../core/provider-health';
-import { BreakerDeploymentCaller } from '../activities/breakers';
-import { freePort } from '../infra/devstack/devstack';
-import { metricsText, serveMetrics } from '../api/metrics';
-import type { JobRecord } from '../core/jobs/jobs';
-import { checkWebhookTarget } from '../core/webhooks/targets';
+import { RequestRateLimiter } from '../core/rate-limit';
 import { connectTemporal, pingTemporal, temporalPeriodScheduler } from '../core/temporal';
-import { startDevStack, type DevStack } from '../infra/devstack/devstack';
+import { installTemporalRuntime } from '../core/temporal-runtime';
+import { SharedUpstreamRate } from '../core/upstream-rate';
+import { checkWebhookTarget } from '../core/webhooks/targets';
+import { freePort, startDevStack, type DevStack } from '../infra/devstack/devstack';
+import { createAdapters, loadConfig } from './config';
 
 export type Role = 'all' | 'api' | 'worker';
 
@@ -63,40 +56,6 @@ export interface StartOptions {
   /** Overrides for tests: servers already running. */
   mongoUri?: string;
   temporalAddress?: string;
-}
-
-/** Loads the config file (if any). Bad config stops start-up with the field that is wrong. */
-export function loadConfig(env: Environment): { catalog: Catalog; providers: ProviderConfig } {
-  const file = env.EASEL_CONFIG
-    ? (readConfigFile(env.EASEL_CONFIG) as { catalog?: unknown; providers?: unknown } | null)
-    : null;
-  const source = env.EASEL_CONFIG ?? 'defaults';
-  const catalog = buildCatalog(file?.catalog, source);
-  const providers = buildProviderConfig(file?.providers, catalog, PROVIDER_TYPES, source);
-  return { catalog, providers };
-}
-
-/** One adapter per deployment, with its credentials read from the variable the config names. */
-function createAdapters(config: ProviderConfig): Map<string, ImageProvider> {
-  const adapters = new Map<string, ImageProvider>();
-  for (const d of config.deployments) {
-    const apiKey = d.api_key_env ? process.env[d.api_key_env] : undefined;
-    if (d.api_key_env && !apiKey) {
-      throw new CatalogConfigError(
-        `Deployment ${d.id}: environment variable ${d.api_key_env} (its API key) is not set.`,
-      );
-    }
-    adapters.set(
-      d.id,
-      createProvider(d.type, {
-        deploymentId: d.id,
-        options: d.options,
-        ...(d.base_url !== undefined && { baseUrl: d.base_url }),
-        ...(apiKey !== undefined && { apiKey }),
-      }),
-    );
-  }
-  return adapters;
 }
 
 /**
@@ -340,69 +299,4 @@ export function persistedSecret(env: Environment, name: string, create: () => st
     fs.writeFileSync(file, `${value}\n`, { mode: 0o600 });
     return value;
   }
-}
-
-/** A finished job must have settled its reservation exactly once (the ledger audit counts "once"). */
-function settledJobsCheck(ledger: Ledger, jobs: JobStore): AccountCheck {
-  return async (accountId) => {
-    const finished = await jobs.terminalJobIds(accountId);
-    if (finished.length === 0) return [];
-    const entries = await ledger.entries
-      .find({ account_id: accountId, kind: { $in: ['capture', 'release'] } }, { job_id: 1 })
-      .lean<Array<{ job_id?: string }>>();
-    const settled = new Set(entries.map((e) => e.job_id));
-    return finished
-      .filter((id) => !settled.has(id))
-      .map((id) => `job ${id} is finished but its reservation was never settled`);
-  };
-}
-
-/** Turns a settled job into the money and job metrics (worker side). */
-function recordSettlement(metrics: Metrics, catalog: Catalog) {
-  return (job: JobRecord, settlement: { charged: number; released: number }): void => {
-    const labels = { model: job.model, plan: job.plan };
-    metrics.jobsCompleted.inc({ model: job.model, status: job.status });
-    if (job.completed_at) {
-      metrics.jobDuration.observe(
-        { model: job.model, status: job.status },
-        (job.completed_at.getTime() - job.created_at.getTime()) / 1000,
-      );
-    }
-    if (settlement.charged > 0) {
-      metrics.creditsCharged.inc(labels, settlement.charged);
-      const plan = catalog.plans[job.plan];
-      if (plan) metrics.revenue.inc(labels, creditsToUsdMicros(plan, settlement.charged) / 1e6);
-    }
-    if (settlement.released > 0) metrics.creditsReleased.inc(labels, settlement.released);
-  };
-}
-
-function providerStatus(
-  config: ProviderConfig,
-  workers: Awaited<ReturnType<ProviderHealthBoard['workers']>>,
-): unknown {
-  return {
-    sandbox_only: config.sandboxOnly,
-    unserved_models: config.unservedModels,
-    default_strategy: config.default_strategy,
-    routing: config.routing,
-    note: 'Circuit breakers are per worker process: each live worker reports its own view.',
-    deployments: config.deployments.map((d) => ({
-      id: d.id,
-      type: d.type,
-      base_url: d.base_url ?? null,
-      weight: d.weight,
-      priority: d.priority,
-      timeout_ms: d.timeout_ms,
-      max_concurrency: d.max_concurrency ?? null,
-      requests_per_second: d.requests_per_second ?? null,
-      breaker: d.breaker,
-      models: d.models,
-      workers: workers.map((w) => ({
-        worker: w.worker,
-        updated_at: w.updated_at,
-        ...(w.deployments[d.id] as object | undefined),
-      })),
-    })),
-  };
 }
