@@ -13,6 +13,7 @@ import { metricsText, serveMetrics } from '../api/metrics';
 import { providerStatus } from '../api/providers-view';
 import { imagineRoutes, JobSubmitter } from '../api/routes/imagine';
 import { imageRoutes, jobRoutes } from '../api/routes/jobs';
+import { openAiRoutes } from '../api/routes/openai';
 import { usageRoutes } from '../api/routes/usage';
 import { webhookRoutes } from '../api/routes/webhooks';
 import { AccountService } from '../core/accounts/accounts';
@@ -250,6 +251,7 @@ export async function startEasel(options: StartOptions): Promise<Easel> {
           app.use('/v1', imagineRoutes(submitter));
           app.use('/v1', jobRoutes({ jobs, temporal: client, baseUrl: () => boundBaseUrl }));
           app.use('/v1', webhookRoutes(accounts));
+          app.use('/v1', openAiRoutes({ submitter, jobs, images, baseUrl: () => boundBaseUrl }));
           app.use('/v1', usageRoutes(jobs, catalog));
         },
       });

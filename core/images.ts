@@ -10,6 +10,7 @@ export interface ImageStore {
   put(bytes: Uint8Array, contentType: string): Promise<string>;
   /** The file path or readable stream for a key; null when unknown. */
   open(key: string): Promise<{ stream: NodeJS.ReadableStream; contentType: string; bytes: number } | null>;
+  read(key: string): Promise<Buffer | null>;
 }
 
 const EXTENSIONS: Record<string, string> = { 'image/png': 'png', 'image/jpeg': 'jpg', 'image/webp': 'webp' };
@@ -49,6 +50,11 @@ export class LocalDiskImageStore implements ImageStore {
     } catch {
       return null;
     }
+  }
+
+  async read(key: string): Promise<Buffer | null> {
+    if (!KEY_PATTERN.test(key)) return null;
+    return fs.promises.readFile(this.pathOf(key)).catch(() => null);
   }
 
   private pathOf(key: string): string {

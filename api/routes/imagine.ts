@@ -10,7 +10,7 @@ import {
 import { z } from 'zod';
 import type { ImagineInput, ReservationResult } from '../../activities/jobs';
 import { randomToken, sha256Hex } from '../../core/accounts/ids';
-import type { AccountService } from '../../core/accounts/accounts';
+import type { Account, AccountService } from '../../core/accounts/accounts';
 import type { Catalog } from '../../core/catalog';
 import type { ProviderConfig } from '../../core/deployments';
 import { ApiError, badRequest } from '../../core/errors';
@@ -97,8 +97,16 @@ export class JobSubmitter {
   constructor(private readonly deps: SubmitDeps) {}
 
   async submit(req: Request, res: Response): Promise<void> {
-    const { deps } = this;
     const account = currentAccount(req);
+    this.checkRequestRate(account);
+    const body = parseInput(imagineBody, req.body);
+    const job = await this.accept(account, body, req.header('idempotency-key'));
+    res.status(202).location(`/v1/jobs/${job._id}`).json(presentJob(job, this.deps.baseUrl()));
+  }
+
+  /** The plan's requests-per-second limit (a 429 naming it when exceeded). */
+  checkRequestRate(account: Account): void {
+    const { deps } = this;
     const limits = deps.accounts.effectiveRateLimits(account);
     const wait = deps.rateLimiter.take(account._id, limits.requests_per_second);
     if (wait > 0) {
@@ -113,8 +121,15 @@ export class JobSubmitter {
         },
       );
     }
+  }
 
-    const body = parseInput(imagineBody, req.body);
+  /**
+   * Validates and reserves a job, returning it as it stands (queued, or further along for a
+   * repeated Idempotency-Key). Refusals are ApiErrors: 402, 422, 429.
+   */
+  async accept(account: Account, body: ImagineBody, idempotencyKeyHeader?: string): Promise<JobRecord> {
+    const { deps } = this;
+    const limits = deps.accounts.effectiveRateLimits(account);
     const model = resolveModel(deps.catalog, body.model, body.task);
     if (deps.providers.unservedModels.includes(model)) {
       throw new ApiError(
@@ -132,7 +147,7 @@ export class JobSubmitter {
     }
     if (body.webhook_url) await deps.checkWebhookUrl?.(body.webhook_url);
 
-    const idempotencyKey = req.header('idempotency-key')?.trim();
+    const idempotencyKey = idempotencyKeyHeader?.trim();
     if (idempotencyKey !== undefined && (idempotencyKey.length === 0 || idempotencyKey.length > 255)) {
       throw badRequest('Idempotency-Key must be 1 to 255 characters.', {
         fields: { 'Idempotency-Key': 'length 1–255' },
@@ -205,12 +220,12 @@ export class JobSubmitter {
       case 'reserved':
         break;
     }
-    const job = idempotencyKey ? await deps.jobs.get(jobId) : null;
-    if (!job) deps.observe?.submitted?.(model, account.plan, input.credits);
-    res
-      .status(202)
-      .location(`/v1/jobs/${jobId}`)
-      .json(job ? presentJob(job, deps.baseUrl()) : presentJob(queuedJob(input), deps.baseUrl()));
+    const existing = idempotencyKey ? await deps.jobs.get(jobId) : null;
+    // A job created by this very request carries its submission time; a replay's is older.
+    if (!existing || existing.created_at.getTime() === Date.parse(input.submittedAt)) {
+      deps.observe?.submitted?.(model, account.plan, input.credits);
+    }
+    return existing ?? queuedJob(input);
   }
 
   private async reserve(input: ImagineInput): Promise<ReservationResult> {

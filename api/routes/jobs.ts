@@ -9,7 +9,7 @@ import { currentAccount } from '../middleware';
 import { parseInput } from '../validation';
 
 const MAX_WAIT_SECONDS = 60;
-const WAIT_POLL_MS = 200;
+const CANCEL_WAIT_MS = 10_000;
 
 const getQuery = z.object({ wait: z.coerce.number().min(0).max(MAX_WAIT_SECONDS).optional() });
 const listQuery = z.object({
@@ -41,8 +41,6 @@ function decodeCursor(cursor: string): { created_at: Date; id: string } {
   }
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
 export function jobRoutes({ jobs, temporal, baseUrl }: JobRouteDeps): Router {
   const router = Router();
 
@@ -56,15 +54,13 @@ export function jobRoutes({ jobs, temporal, baseUrl }: JobRouteDeps): Router {
   router.get('/jobs/:id', async (req, res) => {
     const account = currentAccount(req);
     const { wait } = parseInput(getQuery, req.query, 'query');
-    let job = await ownJob(account._id, req.params.id);
-    // Long-poll by re-reading the job: any API replica can answer, whichever worker runs it.
-    const deadline = Date.now() + (wait ?? 0) * 1000;
     let closed = false;
     req.on('close', () => (closed = true));
-    while (!isTerminal(job.status) && Date.now() < deadline && !closed) {
-      await sleep(Math.min(WAIT_POLL_MS, Math.max(0, deadline - Date.now())));
-      job = (await jobs.get(job._id)) ?? job;
-    }
+    const job = await jobs.waitForTerminal(
+      await ownJob(account._id, req.params.id),
+      (wait ?? 0) * 1000,
+      () => closed,
+    );
     res.json(presentJob(job, baseUrl()));
   });
 
@@ -104,11 +100,7 @@ export function jobRoutes({ jobs, temporal, baseUrl }: JobRouteDeps): Router {
       if (!(err instanceof WorkflowNotFoundError)) throw err;
     }
     // Wait briefly for the workflow to release the credits, so the answer shows the outcome.
-    const deadline = Date.now() + 10_000;
-    while (!isTerminal(job.status) && Date.now() < deadline) {
-      await sleep(WAIT_POLL_MS);
-      job = (await jobs.get(job._id)) ?? job;
-    }
+    job = await jobs.waitForTerminal(job, CANCEL_WAIT_MS);
     res.status(isTerminal(job.status) ? 200 : 202).json(presentJob(job, baseUrl()));
   });
 

@@ -4,6 +4,7 @@ import type { AspectRatio } from '../../providers/types';
 export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'canceled';
 export const TERMINAL_STATUSES: readonly JobStatus[] = ['succeeded', 'failed', 'canceled'];
 export const isTerminal = (status: JobStatus): boolean => TERMINAL_STATUSES.includes(status);
+const WAIT_POLL_MS = 200;
 
 /** What the client asked for, as validated by the API. */
 export interface JobRequest {
@@ -139,6 +140,24 @@ export class JobStore {
 
   async get(jobId: string): Promise<JobRecord | null> {
     return this.model.findById(jobId).lean<JobRecord>();
+  }
+
+  /**
+   * Re-reads the job until it is terminal or the time is up (long-polling). Reading the document,
+   * not the workflow, lets any API replica answer whichever worker runs the job.
+   */
+  async waitForTerminal(
+    job: JobRecord,
+    timeoutMs: number,
+    isClosed: () => boolean = () => false,
+  ): Promise<JobRecord> {
+    const deadline = Date.now() + timeoutMs;
+    let current = job;
+    while (!isTerminal(current.status) && Date.now() < deadline && !isClosed()) {
+      await new Promise((r) => setTimeout(r, Math.min(WAIT_POLL_MS, Math.max(0, deadline - Date.now()))));
+      current = (await this.get(job._id)) ?? current;
+    }
+    return current;
   }
 
   async update(jobId: string, set: Partial<JobRecord>): Promise<void> {
