@@ -1,6 +1,7 @@
 /**
  * Records the Temporal histories that the replay test (test/unit/workflow-replay.test.ts) runs
- * against the current workflow code: a succeeded, a failed and a cancelled job.
+ * against the current workflow code: a succeeded, a failed, a cancelled job, a job with a webhook
+ * and its delivery workflow.
  *
  *   npx tsx test/record-histories.ts
  *
@@ -16,6 +17,7 @@ import { startEasel } from '../bin/runtime';
 import { parseEnvironment } from '../core/config';
 import { createLogger } from '../core/logger';
 import { sandboxProviders, waitFor, writeConfig } from './support/config';
+import { WebhookReceiver } from './support/webhook-receiver';
 
 async function main(): Promise<void> {
   const stack = await startDevStack({
@@ -31,7 +33,10 @@ async function main(): Promise<void> {
     LOG_LEVEL: 'warn',
     EASEL_ADMIN_TOKEN: 'record-histories-admin',
     EASEL_CONFIG: writeConfig({ providers: sandboxProviders({ latency_ms: 300 }) }),
+    EASEL_WEBHOOK_ALLOW_PRIVATE: 'true',
   });
+  const receiver = new WebhookReceiver();
+  await receiver.start();
   const easel = await startEasel({
     env,
     role: 'all',
@@ -42,11 +47,11 @@ async function main(): Promise<void> {
   try {
     const account = await easel.accounts.create({ name: 'recorder', plan: 'pro' });
     const { key } = await easel.accounts.issueKey(account._id);
-    const submit = async (prompt: string): Promise<string> => {
+    const submit = async (prompt: string, extra: Record<string, unknown> = {}): Promise<string> => {
       const res = await fetch(`${easel.baseUrl}/v1/imagine`, {
         method: 'POST',
         headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ model: 'flux-2-dev', prompt }),
+        body: JSON.stringify({ model: 'flux-2-dev', prompt, ...extra }),
       });
       return ((await res.json()) as { id: string }).id;
     };
@@ -54,6 +59,7 @@ async function main(): Promise<void> {
       succeeded: await submit('a quiet harbour'),
       failed: await submit('a broken upstream [fail]'),
       canceled: await submit('never finishes [timeout]'),
+      'with-webhook': await submit('tell me when done', { webhook_url: receiver.url }),
     };
     await new Promise((r) => setTimeout(r, 1_000));
     await easel.temporal.workflow.getHandle(cases.canceled!).cancel();
@@ -79,7 +85,31 @@ async function main(): Promise<void> {
       fs.writeFileSync(file, json);
       console.log(`recorded ${name} job ${id} → ${path.relative(process.cwd(), file)}`);
     }
+    await waitFor(
+      async () => receiver.deliveries.length,
+      (n) => n === 1,
+      30_000,
+    );
+    const delivery = `webhook-${cases['with-webhook']!}`;
+    await waitFor(
+      () => easel.temporal.workflow.getHandle(delivery).describe(),
+      (d) => d.status.name !== 'RUNNING',
+      30_000,
+    );
+    const json = execFileSync(path.join(BIN_DIR, 'temporal'), [
+      'workflow',
+      'show',
+      '--address',
+      stack.temporalAddress!,
+      '-w',
+      delivery,
+      '-o',
+      'json',
+    ]);
+    fs.writeFileSync(path.join(__dirname, 'histories', 'webhook-delivered.json'), json);
+    console.log('recorded webhook delivery → test/histories/webhook-delivered.json');
   } finally {
+    await receiver.close();
     await easel.stop();
     await stack.stop();
   }
