@@ -26,7 +26,7 @@ import { settledJobsCheck } from '../core/jobs/settlement-audit';
 import { AuditService } from '../core/ledger/audit';
 import { Ledger } from '../core/ledger/ledger';
 import type { Logger } from '../core/logger';
-import { createMetrics } from '../core/metrics';
+import { createMetrics, initialiseSeries } from '../core/metrics';
 import { ProviderHealthBoard } from '../core/provider-health';
 import { RequestRateLimiter } from '../core/rate-limit';
 import { connectTemporal, pingTemporal, temporalPeriodScheduler } from '../core/temporal';
@@ -125,6 +125,7 @@ export async function startEasel(options: StartOptions): Promise<Easel> {
     const audit = new AuditService(ledger, () => accounts.listIds(), [settledJobsCheck(ledger, jobs)]);
 
     const metrics = createMetrics();
+    initialiseSeries(metrics, catalog, providers.deployments);
     // Image URLs in API answers and webhooks; the real port is known once the API listens.
     let boundBaseUrl = publicBaseUrl(env);
     let temporalMetricsUrl: string | undefined;

@@ -121,3 +121,44 @@ export function createMetrics(registry = new Registry()) {
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/**
+ * Creates every expected label combination at zero. A counter series that first appears with
+ * value 1 gives `rate()` and `increase()` nothing to compare, so the first 429, 402 or failure
+ * would be invisible on the dashboards; starting at 0 makes every first event count.
+ */
+export function initialiseSeries(
+  m: Metrics,
+  catalog: { models: Record<string, unknown>; plans: Record<string, unknown> },
+  deployments: Array<{ id: string; models: Record<string, unknown> }>,
+): void {
+  const models = Object.keys(catalog.models);
+  const plans = Object.keys(catalog.plans);
+  for (const plan of plans) {
+    m.insufficientCredits.inc({ plan }, 0);
+    for (const limit of ['requests_per_second', 'concurrent_jobs']) m.rateLimited.inc({ plan, limit }, 0);
+    for (const model of models) {
+      for (const counter of [
+        m.jobsSubmitted,
+        m.creditsReserved,
+        m.creditsCharged,
+        m.creditsReleased,
+        m.revenue,
+      ]) {
+        counter.inc({ model, plan }, 0);
+      }
+    }
+  }
+  for (const model of models) {
+    for (const status of ['succeeded', 'failed', 'canceled']) m.jobsCompleted.inc({ model, status }, 0);
+  }
+  for (const outcome of ['delivered', 'failed', 'gone', 'refused']) m.webhookDeliveries.inc({ outcome }, 0);
+  for (const d of deployments) {
+    for (const model of Object.keys(d.models)) {
+      m.upstreamCost.inc({ provider: d.id, model }, 0);
+      for (const outcome of ['success', 'error', 'timeout', 'rejected', 'rate_limited', 'content_policy']) {
+        m.providerRequests.inc({ provider: d.id, model, outcome }, 0);
+      }
+    }
+  }
+}
