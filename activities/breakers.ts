@@ -29,6 +29,8 @@ export interface BreakerCallerOptions {
   metrics?: Metrics;
   /** Waits for a slot of the deployment's upstream request rate (shared by all workers). */
   acquireUpstreamSlot?: (deployment: Deployment, signal: AbortSignal) => Promise<void>;
+  /** Called after a breaker changes state (the health board publishes at once). */
+  onStateChange?: () => void;
   clock?: () => number;
 }
 
@@ -77,6 +79,7 @@ export class BreakerDeploymentCaller implements DeploymentCaller {
         { provider: deployment.id, state },
         `circuit breaker ${state.replace('_', '-')}`,
       );
+      this.options.onStateChange?.();
     };
     breaker.on('open', () => setState('open'));
     breaker.on('halfOpen', () => setState('half_open'));

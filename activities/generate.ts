@@ -199,7 +199,8 @@ export function createGenerateActivity(deps: GenerateDeps) {
 
   return {
     async generateImages(input: GenerateInput): Promise<GenerateResult> {
-      const job = await deps.jobs.get(input.jobId);
+      // Only a retry can find an upstream job to resume or earlier attempts to keep.
+      const job = Context.current().info.attempt > 1 ? await deps.jobs.get(input.jobId) : null;
       const attempts: JobAttempt[] = [...(job?.attempts ?? [])];
       const allowed = (input.request.fallback_models ?? []).filter(
         (m) => m !== input.model && (deps.catalog.models[m]?.credits ?? Infinity) <= input.creditsPerImage,
@@ -254,8 +255,9 @@ export function createGenerateActivity(deps: GenerateDeps) {
               duration_ms: Date.now() - started,
               at: new Date(),
             };
+            // The success is written with the settlement; failures are written at once (below)
+            // so that a running job shows them and a retried activity keeps them.
             attempts.push(record);
-            await deps.jobs.addAttempt(input.jobId, record);
             deps.metrics?.upstreamCost.inc(
               { provider: deployment.id, model },
               (deployment.models[model]!.cost_usd_micros * input.request.n) / 1e6,

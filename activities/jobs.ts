@@ -1,5 +1,6 @@
 import type { AccountService } from '../core/accounts/accounts';
 import type { JobAttempt, JobRecord, JobRequest, JobStatus, JobStore, StoredImage } from '../core/jobs/jobs';
+import type { ReservationSplit } from '../core/ledger/balances';
 import { MovementRefused, type LedgerEntry } from '../core/ledger/ledger';
 
 export interface ImagineInput {
@@ -18,7 +19,15 @@ export interface ImagineInput {
 }
 
 export type ReservationResult =
-  | { status: 'reserved'; jobId: string; requestHash: string; credits: number; reservationSeq: number }
+  | {
+      status: 'reserved';
+      jobId: string;
+      requestHash: string;
+      credits: number;
+      reservationSeq: number;
+      /** Where the credits came from, so that settling needs no ledger read. */
+      split?: ReservationSplit;
+    }
   | { status: 'insufficient_credits'; requestHash: string; available: number; required: number }
   | { status: 'concurrent_jobs'; requestHash: string; running: number; limit: number };
 
@@ -27,6 +36,10 @@ export interface SettleInput {
   accountId: string;
   /** The reservation's ledger entry, read by primary key (never searched for). */
   reservationSeq: number;
+  /** The reservation as the reserve step returned it; when present nothing is read back. */
+  reservation?: { credits: number; split: ReservationSplit };
+  /** What the workflow already knows of the job, so that settling needs no job read. */
+  job?: SettledJobContext;
   status: Extract<JobStatus, 'succeeded' | 'failed' | 'canceled'>;
   /** Credits to capture on success (the model actually used × n); nothing otherwise. */
   charge?: number;
@@ -36,6 +49,22 @@ export interface SettleInput {
   images?: StoredImage[];
   attempts?: JobAttempt[];
   error?: { code: string; message: string };
+}
+
+export interface SettledJobContext {
+  model: string;
+  plan: string;
+  submittedAt: string;
+  hasWebhook: boolean;
+}
+
+/** A settled job, as metrics see it. */
+export interface SettledJob {
+  model: string;
+  plan: string;
+  status: JobStatus;
+  created_at: Date;
+  completed_at: Date;
 }
 
 /** What the workflow does once a job is settled. */
@@ -49,7 +78,7 @@ export interface JobActivityDeps {
   jobs: JobStore;
   webhookInitialRetryMs?: number;
   /** Called once a job reaches a terminal state (metrics). */
-  onSettled?: (job: JobRecord, settlement: { charged: number; released: number }) => void;
+  onSettled?: (job: SettledJob, settlement: { charged: number; released: number }) => void;
 }
 
 /** The short database steps of a job: run as local activities, next to the workflow task. */
@@ -60,6 +89,17 @@ export function createJobActivities({
   webhookInitialRetryMs = 5_000,
 }: JobActivityDeps) {
   const ledger = accounts.ledger;
+  const contextOf = async (jobId: string): Promise<SettledJobContext | null> => {
+    const job = await jobs.get(jobId);
+    return job
+      ? {
+          model: job.model,
+          plan: job.plan,
+          submittedAt: job.created_at.toISOString(),
+          hasWebhook: Boolean(job.request.webhook_url),
+        }
+      : null;
+  };
   return {
     /**
      * Reserves the job's credits and records the job. A refusal is a result, not an error: the
@@ -119,6 +159,7 @@ export function createJobActivities({
         requestHash: input.requestHash,
         credits: reservation.credits,
         reservationSeq: reservation.seq,
+        ...(reservation.reservation && { split: reservation.reservation }),
       };
     },
 
@@ -132,41 +173,57 @@ export function createJobActivities({
      * idempotent and the job is only marked once its credits are settled.
      */
     async settleJob(input: SettleInput): Promise<SettleResult> {
-      const reservation: LedgerEntry | null = await ledger.entryAt(input.accountId, input.reservationSeq);
+      const reservation: Pick<LedgerEntry, 'credits' | 'reservation'> | null = input.reservation
+        ? { credits: input.reservation.credits, reservation: input.reservation.split }
+        : await ledger.entryAt(input.accountId, input.reservationSeq);
       let charged = 0;
       let released = 0;
+      let replayed = false;
       if (reservation) {
         if (input.status === 'succeeded') {
           charged = Math.min(input.charge ?? reservation.credits, reservation.credits);
-          await ledger.capture(input.accountId, input.jobId, charged, reservation);
+          replayed =
+            (await ledger.capture(input.accountId, input.jobId, charged, reservation))?.replayed ?? false;
         } else {
-          await ledger.release(input.accountId, input.jobId, input.status, reservation);
+          replayed =
+            (await ledger.release(input.accountId, input.jobId, input.status, reservation))?.replayed ??
+            false;
         }
         released = reservation.credits - charged;
       }
-      const job = await jobs.get(input.jobId);
-      if (!job) return {};
-      const notify: SettleResult = job.request.webhook_url
-        ? { webhook: { initialRetryMs: webhookInitialRetryMs } }
-        : {};
-      if (job.status === input.status) return notify;
+      // Histories from before the workflow passed the job's context read it back instead.
+      const context = input.job ?? (await contextOf(input.jobId));
+      if (!context) return {};
+      const completedAt = new Date();
       const update: Partial<JobRecord> = {
         status: input.status,
         credits_charged: charged,
-        completed_at: new Date(),
+        completed_at: completedAt,
         upstream: null,
-        progress: input.status === 'succeeded' ? 1 : (job.progress ?? null),
+        ...(input.status === 'succeeded' && { progress: 1 }),
         ...(input.model !== undefined && { model: input.model }),
         ...(input.provider !== undefined && { provider: input.provider }),
         ...(input.sandbox !== undefined && { sandbox: input.sandbox }),
         ...(input.images !== undefined && { images: input.images }),
         ...(input.attempts !== undefined && { attempts: input.attempts }),
         ...(input.error !== undefined && { error: input.error }),
+        ...(context.hasWebhook && { webhook_state: 'pending' as const }),
       };
-      if (job.request.webhook_url) update.webhook_state = 'pending';
       await jobs.update(input.jobId, update);
-      onSettled?.({ ...job, ...update }, { charged, released });
-      return notify;
+      // A replayed settlement (a retried activity) was counted the first time.
+      if (!replayed) {
+        onSettled?.(
+          {
+            model: input.model ?? context.model,
+            plan: context.plan,
+            status: input.status,
+            created_at: new Date(context.submittedAt),
+            completed_at: completedAt,
+          },
+          { charged, released },
+        );
+      }
+      return context.hasWebhook ? { webhook: { initialRetryMs: webhookInitialRetryMs } } : {};
     },
   };
 }

@@ -1,18 +1,16 @@
 import { creditsToUsdMicros, type Catalog } from '../core/catalog';
-import type { JobRecord } from '../core/jobs/jobs';
+import type { SettledJob } from './jobs';
 import type { Metrics } from '../core/metrics';
 
 /** Turns a settled job into the money and job metrics (worker side). */
 export function recordSettlement(metrics: Metrics, catalog: Catalog) {
-  return (job: JobRecord, settlement: { charged: number; released: number }): void => {
+  return (job: SettledJob, settlement: { charged: number; released: number }): void => {
     const labels = { model: job.model, plan: job.plan };
     metrics.jobsCompleted.inc({ model: job.model, status: job.status });
-    if (job.completed_at) {
-      metrics.jobDuration.observe(
-        { model: job.model, status: job.status },
-        (job.completed_at.getTime() - job.created_at.getTime()) / 1000,
-      );
-    }
+    metrics.jobDuration.observe(
+      { model: job.model, status: job.status },
+      (job.completed_at.getTime() - job.created_at.getTime()) / 1000,
+    );
     if (settlement.charged > 0) {
       metrics.creditsCharged.inc(labels, settlement.charged);
       const plan = catalog.plans[job.plan];

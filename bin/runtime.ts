@@ -136,15 +136,18 @@ export async function startEasel(options: StartOptions): Promise<Easel> {
         metricsPort: await freePort(),
       }));
       const upstreamRate = new SharedUpstreamRate(db);
+      let onBreakerChange = (): void => {};
       const caller = new BreakerDeploymentCaller({
+        onStateChange: () => onBreakerChange(),
         deployments: providers.deployments,
         logger,
         metrics,
         acquireUpstreamSlot: (d, signal) => upstreamRate.acquire(d.id, d.requests_per_second!, signal),
       });
       cleanups.push(async () => caller.shutdown());
-      const stopPublishing = health.publish(() => caller.snapshot());
-      cleanups.push(async () => stopPublishing());
+      const board = health.publish(() => caller.snapshot());
+      onBreakerChange = board.refresh;
+      cleanups.push(async () => board.stop());
       const workerConnection = await NativeConnection.connect({ address: temporalAddress });
       const worker = await Worker.create({
         connection: workerConnection,

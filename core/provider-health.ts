@@ -24,7 +24,8 @@ export class ProviderHealthBoard {
     this.docs = connection.collection<HealthDoc>('provider_health');
   }
 
-  publish(snapshot: () => Record<string, unknown>): () => void {
+  /** Publishes now and every few seconds; `refresh` publishes at once (a breaker changed state). */
+  publish(snapshot: () => Record<string, unknown>): { refresh: () => void; stop: () => void } {
     const write = (): Promise<unknown> =>
       this.docs
         .replaceOne(
@@ -36,9 +37,12 @@ export class ProviderHealthBoard {
     void write();
     const timer = setInterval(() => void write(), PUBLISH_EVERY_MS);
     timer.unref();
-    return () => {
-      clearInterval(timer);
-      void this.docs.deleteOne({ _id: this.processId }).catch(() => undefined);
+    return {
+      refresh: () => void write(),
+      stop: () => {
+        clearInterval(timer);
+        void this.docs.deleteOne({ _id: this.processId }).catch(() => undefined);
+      },
     };
   }
 

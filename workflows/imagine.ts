@@ -75,6 +75,15 @@ export async function imagineJobWorkflow(input: ImagineInput): Promise<ImagineOu
     return { status: reserved.status, reservation: reserved };
   }
   const reservationSeq = reserved.reservationSeq;
+  const known = {
+    ...(reserved.split && { reservation: { credits: reserved.credits, split: reserved.split } }),
+    job: {
+      model: input.model,
+      plan: input.plan,
+      submittedAt: input.submittedAt,
+      hasWebhook: Boolean(input.request.webhook_url),
+    },
+  };
 
   let settlement: SettleInput;
   try {
@@ -89,6 +98,7 @@ export async function imagineJobWorkflow(input: ImagineInput): Promise<ImagineOu
       jobId: input.jobId,
       accountId: input.accountId,
       reservationSeq,
+      ...known,
       status: 'succeeded',
       charge: input.request.n * result.creditsPerImage,
       model: result.model,
@@ -103,6 +113,7 @@ export async function imagineJobWorkflow(input: ImagineInput): Promise<ImagineOu
         jobId: input.jobId,
         accountId: input.accountId,
         reservationSeq,
+        ...known,
         status: 'canceled',
         error: { code: 'canceled', message: 'The job was cancelled; its credits were released.' },
       };
@@ -112,6 +123,7 @@ export async function imagineJobWorkflow(input: ImagineInput): Promise<ImagineOu
         jobId: input.jobId,
         accountId: input.accountId,
         reservationSeq,
+        ...known,
         status: 'failed',
         error,
         ...(attempts && { attempts }),

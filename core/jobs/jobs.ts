@@ -4,7 +4,8 @@ import type { AspectRatio } from '../../providers/types';
 export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'canceled';
 export const TERMINAL_STATUSES: readonly JobStatus[] = ['succeeded', 'failed', 'canceled'];
 export const isTerminal = (status: JobStatus): boolean => TERMINAL_STATUSES.includes(status);
-const WAIT_POLL_MS = 200;
+const FIRST_WAIT_POLL_MS = 100;
+const MAX_WAIT_POLL_MS = 800;
 
 /** What the client asked for, as validated by the API. */
 export interface JobRequest {
@@ -153,8 +154,11 @@ export class JobStore {
   ): Promise<JobRecord> {
     const deadline = Date.now() + timeoutMs;
     let current = job;
+    // Quick first looks for short jobs, then a gentler pace for long ones.
+    let pause = FIRST_WAIT_POLL_MS;
     while (!isTerminal(current.status) && Date.now() < deadline && !isClosed()) {
-      await new Promise((r) => setTimeout(r, Math.min(WAIT_POLL_MS, Math.max(0, deadline - Date.now()))));
+      await new Promise((r) => setTimeout(r, Math.min(pause, Math.max(0, deadline - Date.now()))));
+      pause = Math.min(pause * 2, MAX_WAIT_POLL_MS);
       current = (await this.get(job._id)) ?? current;
     }
     return current;

@@ -43,6 +43,11 @@ export interface LedgerEntry {
   created_at: Date;
 }
 
+type Head = Pick<LedgerEntry, 'seq' | 'balances'>;
+
+/** Heads remembered per process; the oldest are forgotten past this many accounts. */
+const MAX_KNOWN_HEADS = 10_000;
+
 interface LedgerHead {
   _id: string;
   seq: number;
@@ -130,6 +135,8 @@ export class Ledger {
   readonly entries: Model<LedgerEntry>;
   private readonly heads: Model<LedgerHead>;
   private readonly mutex = new KeyedMutex();
+  private readonly knownHeads = new Map<string, Head>();
+  private readonly hintWrites = new Map<string, { writing: Promise<void>; next?: LedgerEntry }>();
   private readonly clock: () => Date;
   private readonly maxConflictRetries: number;
 
@@ -143,6 +150,53 @@ export class Ledger {
   async init(): Promise<void> {
     await this.entries.createCollection().catch(() => undefined);
     await this.entries.syncIndexes();
+  }
+
+  private rememberHead(accountId: string, head: Head): void {
+    this.knownHeads.delete(accountId); // re-insert: Map order is recency order
+    this.knownHeads.set(accountId, head);
+    if (this.knownHeads.size > MAX_KNOWN_HEADS) {
+      const oldest = this.knownHeads.keys().next().value;
+      if (oldest !== undefined) this.knownHeads.delete(oldest);
+    }
+  }
+
+  /**
+   * Updates the account's head hint off the movement's critical path. Writes for one account are
+   * chained (the newest pending one wins), so the hint only moves forward from this process.
+   */
+  private publishHint(accountId: string, entry: LedgerEntry): void {
+    const inFlight = this.hintWrites.get(accountId);
+    if (inFlight) {
+      inFlight.next = entry;
+      return;
+    }
+    const write = async (e: LedgerEntry): Promise<void> => {
+      await this.heads.collection
+        .replaceOne(
+          { _id: accountId } as unknown as mongoose.mongo.Filter<mongoose.mongo.Document>,
+          { seq: e.seq, balances: e.balances },
+          { upsert: true },
+        )
+        .catch(() => undefined); // a hint: readers probe past a stale one
+      const state = this.hintWrites.get(accountId);
+      const next = state?.next;
+      if (state && next) {
+        state.next = undefined;
+        state.writing = write(next);
+      } else {
+        this.hintWrites.delete(accountId);
+      }
+    };
+    this.hintWrites.set(accountId, { writing: Promise.resolve() });
+    this.hintWrites.get(accountId)!.writing = write(entry);
+  }
+
+  /** Waits for pending hint writes (shutdown, tests). */
+  async flushHints(): Promise<void> {
+    while (this.hintWrites.size > 0) {
+      await Promise.all([...this.hintWrites.values()].map((w) => w.writing));
+    }
   }
 
   /** The latest entry of an account (null for an account without entries). */
@@ -212,8 +266,15 @@ export class Ledger {
     details: { job_id?: string; reason?: string },
   ): Promise<MovementResult> {
     let previousSeq = -1;
+    // This process's last known head: a cache. When another process has appended since, the
+    // insert below collides on the primary key and the head is read again.
+    let head: Head | null | undefined = this.knownHeads.get(accountId);
+    let fromCache = head !== undefined;
     for (let attempt = 0; attempt <= this.maxConflictRetries; attempt++) {
-      const head = await this.head(accountId);
+      if (head === undefined) {
+        head = await this.head(accountId);
+        fromCache = false;
+      }
       const seq = head?.seq ?? 0;
       if (seq === previousSeq) {
         // The head did not move, yet the insert conflicted: the conflict is on the idempotency
@@ -225,8 +286,14 @@ export class Ledger {
 
       const effect = applyMovement(head?.balances ?? EMPTY_BALANCES, movement);
       if (isRefusal(effect)) {
+        if (fromCache) {
+          // Never refuse on a cached balance: another process may have granted credits since.
+          head = undefined;
+          previousSeq = -1;
+          continue;
+        }
         // A refused retry of a movement that already happened is a replay, not a refusal.
-        const existing = attempt === 0 ? null : await this.findByKey(accountId, idempotencyKey);
+        const existing = await this.findByKey(accountId, idempotencyKey);
         if (existing) return { entry: existing, replayed: true };
         throw new MovementRefused(effect);
       }
@@ -252,13 +319,12 @@ export class Ledger {
         );
       } catch (err) {
         if (!isDuplicateKey(err)) throw err;
+        this.knownHeads.delete(accountId);
+        head = undefined;
         continue;
       }
-      await this.heads.collection.replaceOne(
-        { _id: accountId } as unknown as mongoose.mongo.Filter<mongoose.mongo.Document>,
-        { seq: entry.seq, balances: entry.balances },
-        { upsert: true },
-      );
+      this.rememberHead(accountId, { seq: entry.seq, balances: entry.balances });
+      this.publishHint(accountId, entry);
       return { entry, replayed: false };
     }
     throw new Error(
@@ -296,7 +362,7 @@ export class Ledger {
     accountId: string,
     jobId: string,
     credits: number,
-    reservation?: LedgerEntry,
+    reservation?: Pick<LedgerEntry, 'credits' | 'reservation'>,
   ): Promise<MovementResult | null> {
     const reserved = reservation ?? (await this.reservationOf(accountId, jobId));
     if (!reserved?.reservation) return null;
@@ -313,7 +379,7 @@ export class Ledger {
     accountId: string,
     jobId: string,
     reason: string,
-    reservation?: LedgerEntry,
+    reservation?: Pick<LedgerEntry, 'credits' | 'reservation'>,
   ): Promise<MovementResult | null> {
     const reserved = reservation ?? (await this.reservationOf(accountId, jobId));
     if (!reserved?.reservation) return null;

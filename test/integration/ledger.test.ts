@@ -281,6 +281,7 @@ describe('credit ledger', () => {
     const account = 'acct_long';
     for (let i = 0; i < 300; i++)
       await ledger.move(account, `g${i}`, { kind: 'grant', credits: 1, bucket: 'purchased' });
+    await ledger.flushHints();
     const reads: string[] = [];
     db.set('debug', (collection: string, method: string) => reads.push(`${collection}.${method}`));
     try {

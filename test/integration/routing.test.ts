@@ -116,18 +116,17 @@ describe('routing across deployments', () => {
     expect(outcomesOnA.slice(0, 3)).toEqual(['error', 'error', 'error']);
     expect(outcomesOnA.slice(3)).toContain('circuit_open');
     expect(a.requestCount('POST', '/v1/')).toBeLessThan(8); // the open breaker stopped the calls
-    await waitFor(
-      () => breakerState('bfl-a'),
-      (s) => s === 'open',
-      10_000,
-    );
+    // Open, or already half-open if the reset timeout passed on a slow machine: never closed.
+    expect(
+      await metricValue(easel, /^easel_circuit_breaker_state\{provider="bfl-a"\}/),
+    ).toBeGreaterThanOrEqual(1);
+    expect(['open', 'half_open']).toContain(await breakerState('bfl-a'));
     expect(
       await metricValue(
         easel,
         /^easel_provider_fallbacks_total\{.*from_provider="bfl-a",to_provider="bfl-b"/,
       ),
     ).toBeGreaterThanOrEqual(8);
-    expect(await metricValue(easel, /^easel_circuit_breaker_state\{provider="bfl-a"\}/)).toBe(2);
 
     // A recovers; after the reset timeout one probe goes through and closes the breaker.
     a.clearFaults();
@@ -258,7 +257,7 @@ describe('weighted load balancing', () => {
         waitFor(
           () => easel.call<Job>('GET', `/v1/jobs/${id}?wait=30`, { token: account.key }).then((r) => r.body),
           (j) => j.status === 'succeeded',
-          120_000,
+          200_000,
           0,
         ),
       ),
@@ -268,5 +267,5 @@ describe('weighted load balancing', () => {
     // 300 expected; ±45 is over 5 standard deviations of a binomial(400, 0.75).
     expect(heavy).toBeGreaterThan(255);
     expect(heavy).toBeLessThan(345);
-  });
+  }, 300_000);
 });
