@@ -62,7 +62,7 @@ describe('BFL adapter against the fake BFL API', () => {
 
   it('submits once, polls to Ready and returns the sample URL, which serves a real PNG', async () => {
     await close();
-    await startFake({ pendingMs: 150 });
+    await startFake({ pendingMs: 1_000 });
     const bfl = provider();
     const submitted = await bfl.submit(request(), context());
     if (submitted.status !== 'pending') throw new Error('expected pending');
@@ -142,7 +142,7 @@ describe('BFL adapter against the fake BFL API', () => {
 
   it('reports progress while pending', async () => {
     await close();
-    await startFake({ pendingMs: 400 });
+    await startFake({ pendingMs: 1_500 });
     const bfl = provider();
     const submitted = await bfl.submit(request(), context());
     if (submitted.status !== 'pending') throw new Error('expected pending');
