@@ -1,4 +1,4 @@
-import { ApplicationFailure, Context, heartbeat } from '@temporalio/activity';
+import { ApplicationFailure, CancelledFailure, Context, heartbeat } from '@temporalio/activity';
 import type { Catalog } from '../core/catalog';
 import type { Deployment, ProviderConfig } from '../core/deployments';
 import { contentTypeOf, imageDimensions, type ImageStore } from '../core/images';
@@ -61,6 +61,37 @@ export interface GenerateDeps {
 const MAX_RETRY_AFTER_MS = 60_000;
 
 const DEFAULT_POLL_INTERVAL_MS = 500;
+/** Well under the activity's heartbeat timeout, also while a synchronous upstream call runs. */
+const HEARTBEAT_EVERY_MS = 2_000;
+
+/**
+ * The job document's writer for one activity run. FerretDB v1 applies an update by reading and
+ * rewriting the whole document without a lock, so two concurrent writes to one job can lose one
+ * (a late progress update could even undo the settlement). Writes go one after another, and the
+ * activity finishes them all before it returns.
+ */
+class JobWriter {
+  private chain: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly jobs: JobStore,
+    private readonly jobId: string,
+  ) {}
+
+  update(set: Parameters<JobStore['update']>[1]): Promise<void> {
+    this.chain = this.chain.then(() => this.jobs.update(this.jobId, set));
+    return this.chain;
+  }
+
+  addAttempt(attempt: JobAttempt): Promise<void> {
+    this.chain = this.chain.then(() => this.jobs.addAttempt(this.jobId, attempt));
+    return this.chain;
+  }
+
+  async drain(): Promise<void> {
+    await this.chain.catch(() => undefined);
+  }
+}
 const DOWNLOAD_TIMEOUT_MS = 60_000;
 
 const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
@@ -126,7 +157,7 @@ export function createGenerateActivity(deps: GenerateDeps) {
   async function pollUntilDone(
     adapter: ImageProvider,
     upstreamJobId: string,
-    jobId: string,
+    writer: JobWriter,
     context: ProviderCallContext,
     firstWaitMs?: number,
   ): Promise<UpstreamImage[]> {
@@ -136,7 +167,7 @@ export function createGenerateActivity(deps: GenerateDeps) {
       const result: PollResult = await adapter.poll(upstreamJobId, context);
       heartbeat({ upstreamJobId });
       if (result.status === 'completed') return result.images;
-      if (result.progress !== undefined) await deps.jobs.update(jobId, { progress: result.progress });
+      if (result.progress !== undefined) await writer.update({ progress: result.progress });
       wait = result.pollAfterMs ?? pollInterval;
     }
   }
@@ -145,7 +176,8 @@ export function createGenerateActivity(deps: GenerateDeps) {
     input: GenerateInput,
     deployment: Deployment,
     model: string,
-    resume?: string,
+    resume: string | undefined,
+    writer: JobWriter,
   ): Promise<StoredImage[]> {
     const adapter = deps.adapters.get(deployment.id);
     if (!adapter) throw new ProviderError('error', `deployment ${deployment.id} has no adapter`);
@@ -165,17 +197,17 @@ export function createGenerateActivity(deps: GenerateDeps) {
       const signal = AbortSignal.any([cancelled, timeoutSignal]);
       const context: ProviderCallContext = {
         signal,
-        onProgress: (progress) => void deps.jobs.update(input.jobId, { progress }).catch(() => undefined),
+        onProgress: (progress) => void writer.update({ progress }).catch(() => undefined),
       };
       let images: UpstreamImage[];
       if (resume) {
-        images = await pollUntilDone(adapter, resume, input.jobId, context, 0);
+        images = await pollUntilDone(adapter, resume, writer, context, 0);
       } else {
         const submitted: SubmitResult = await adapter.submit(request, context);
         if (submitted.status === 'completed') {
           images = submitted.images;
         } else {
-          await deps.jobs.update(input.jobId, {
+          await writer.update({
             upstream: {
               deployment: deployment.id,
               model,
@@ -187,7 +219,7 @@ export function createGenerateActivity(deps: GenerateDeps) {
           images = await pollUntilDone(
             adapter,
             submitted.upstreamJobId,
-            input.jobId,
+            writer,
             context,
             submitted.pollAfterMs,
           );
@@ -199,133 +231,144 @@ export function createGenerateActivity(deps: GenerateDeps) {
 
   return {
     async generateImages(input: GenerateInput): Promise<GenerateResult> {
-      // Only a retry can find an upstream job to resume or earlier attempts to keep.
-      const job = Context.current().info.attempt > 1 ? await deps.jobs.get(input.jobId) : null;
-      const attempts: JobAttempt[] = [...(job?.attempts ?? [])];
-      const allowed = (input.request.fallback_models ?? []).filter(
-        (m) => m !== input.model && (deps.catalog.models[m]?.credits ?? Infinity) <= input.creditsPerImage,
-      );
-      const models = [input.model, ...allowed];
-      let previous: string | undefined;
-      let resume = job?.upstream ?? undefined;
-      let retryAfterMs: number | undefined;
+      const writer = new JobWriter(deps.jobs, input.jobId);
+      const beat = setInterval(() => heartbeat(), HEARTBEAT_EVERY_MS);
+      try {
+        return await generate(input, writer);
+      } finally {
+        clearInterval(beat);
+        await writer.drain();
+      }
+    },
+  };
 
-      for (const model of models) {
-        const plan = routingPlan(model, deps.providers, {
-          ...(deps.random && { random: deps.random }),
-          ...(deps.stats && { stats: deps.stats }),
-        });
-        // A resumed upstream job goes first, on the deployment that accepted it.
-        const order =
-          resume && resume.model === model
-            ? [...plan.deployments].sort((a) => (a.id === resume!.deployment ? -1 : 0))
-            : plan.deployments;
-        for (const deployment of order) {
-          const resumeId =
-            resume && resume.model === model && resume.deployment === deployment.id
-              ? resume.job_id
-              : undefined;
-          resume = undefined;
-          const skip = resumeId ? undefined : deps.caller.unavailable?.(deployment.id);
-          if (skip) {
-            retryAfterMs = Math.min(retryAfterMs ?? Infinity, skip.retryAfterMs);
-            const record: JobAttempt = {
-              provider: deployment.id,
-              model,
-              outcome: 'skipped',
-              duration_ms: 0,
-              error: skip.reason,
-              at: new Date(),
-            };
-            attempts.push(record);
-            await deps.jobs.addAttempt(input.jobId, record);
-            continue;
+  async function generate(input: GenerateInput, writer: JobWriter): Promise<GenerateResult> {
+    // Only a retry can find an upstream job to resume or earlier attempts to keep.
+    const job = Context.current().info.attempt > 1 ? await deps.jobs.get(input.jobId) : null;
+    const attempts: JobAttempt[] = [...(job?.attempts ?? [])];
+    const allowed = (input.request.fallback_models ?? []).filter(
+      (m) => m !== input.model && (deps.catalog.models[m]?.credits ?? Infinity) <= input.creditsPerImage,
+    );
+    const models = [input.model, ...allowed];
+    let previous: string | undefined;
+    let resume = job?.upstream ?? undefined;
+    let retryAfterMs: number | undefined;
+
+    for (const model of models) {
+      const plan = routingPlan(model, deps.providers, {
+        ...(deps.random && { random: deps.random }),
+        ...(deps.stats && { stats: deps.stats }),
+      });
+      // A resumed upstream job goes first, on the deployment that accepted it.
+      const order =
+        resume && resume.model === model
+          ? [...plan.deployments].sort((a) => (a.id === resume!.deployment ? -1 : 0))
+          : plan.deployments;
+      for (const deployment of order) {
+        const resumeId =
+          resume && resume.model === model && resume.deployment === deployment.id ? resume.job_id : undefined;
+        resume = undefined;
+        const skip = resumeId ? undefined : deps.caller.unavailable?.(deployment.id);
+        if (skip) {
+          retryAfterMs = Math.min(retryAfterMs ?? Infinity, skip.retryAfterMs);
+          const record: JobAttempt = {
+            provider: deployment.id,
+            model,
+            outcome: 'skipped',
+            duration_ms: 0,
+            error: skip.reason,
+            at: new Date(),
+          };
+          attempts.push(record);
+          await writer.addAttempt(record);
+          continue;
+        }
+        if (previous && previous !== deployment.id) {
+          deps.caller.recordFallback?.(model, previous, deployment.id);
+        }
+        previous = deployment.id;
+        const started = Date.now();
+        try {
+          const images = await attempt(input, deployment, model, resumeId, writer);
+          const record: JobAttempt = {
+            provider: deployment.id,
+            model,
+            outcome: 'success',
+            duration_ms: Date.now() - started,
+            at: new Date(),
+          };
+          // The success is written with the settlement; failures are written at once (below)
+          // so that a running job shows them and a retried activity keeps them.
+          attempts.push(record);
+          deps.metrics?.upstreamCost.inc(
+            { provider: deployment.id, model },
+            (deployment.models[model]!.cost_usd_micros * input.request.n) / 1e6,
+          );
+          return {
+            model,
+            creditsPerImage: deps.catalog.models[model]?.credits ?? input.creditsPerImage,
+            provider: deployment.id,
+            sandbox: deployment.type === 'sandbox',
+            images,
+            attempts,
+          };
+        } catch (err) {
+          // A cancelled job reports the activity as cancelled, not as a provider failure.
+          if (Context.current().cancellationSignal.aborted)
+            throw new CancelledFailure('The job was cancelled.');
+          const failure =
+            err instanceof ProviderError
+              ? err
+              : new ProviderError('error', err instanceof Error ? err.message : String(err));
+          if (failure.outcome === 'rate_limited' && failure.details.retryAfterMs !== undefined) {
+            retryAfterMs = Math.min(retryAfterMs ?? Infinity, failure.details.retryAfterMs);
           }
-          if (previous && previous !== deployment.id) {
-            deps.caller.recordFallback?.(model, previous, deployment.id);
-          }
-          previous = deployment.id;
-          const started = Date.now();
-          try {
-            const images = await attempt(input, deployment, model, resumeId);
-            const record: JobAttempt = {
-              provider: deployment.id,
-              model,
-              outcome: 'success',
-              duration_ms: Date.now() - started,
-              at: new Date(),
-            };
-            // The success is written with the settlement; failures are written at once (below)
-            // so that a running job shows them and a retried activity keeps them.
-            attempts.push(record);
-            deps.metrics?.upstreamCost.inc(
-              { provider: deployment.id, model },
-              (deployment.models[model]!.cost_usd_micros * input.request.n) / 1e6,
-            );
-            return {
-              model,
-              creditsPerImage: deps.catalog.models[model]?.credits ?? input.creditsPerImage,
-              provider: deployment.id,
-              sandbox: deployment.type === 'sandbox',
-              images,
-              attempts,
-            };
-          } catch (err) {
-            if (Context.current().cancellationSignal.aborted) throw err;
-            const failure =
-              err instanceof ProviderError
-                ? err
-                : new ProviderError('error', err instanceof Error ? err.message : String(err));
-            if (failure.outcome === 'rate_limited' && failure.details.retryAfterMs !== undefined) {
-              retryAfterMs = Math.min(retryAfterMs ?? Infinity, failure.details.retryAfterMs);
-            }
-            const record: JobAttempt = {
-              provider: deployment.id,
-              model,
-              outcome: failure.details.upstreamCode === 'circuit_open' ? 'circuit_open' : failure.outcome,
-              duration_ms: Date.now() - started,
-              error: failure.message,
-              at: new Date(),
-            };
-            attempts.push(record);
-            await deps.jobs.addAttempt(input.jobId, record);
-            await deps.jobs.update(input.jobId, { upstream: null, progress: null });
-            if (
-              failure.outcome === 'rejected' ||
-              (failure.outcome === 'content_policy' && !deployment.retry_on_content_policy)
-            ) {
-              throw ApplicationFailure.create({
-                type: failure.outcome,
-                message: failure.message,
-                nonRetryable: true,
-                details: [attempts],
-              });
-            }
+          const record: JobAttempt = {
+            provider: deployment.id,
+            model,
+            outcome: failure.details.upstreamCode === 'circuit_open' ? 'circuit_open' : failure.outcome,
+            duration_ms: Date.now() - started,
+            error: failure.message,
+            at: new Date(),
+          };
+          attempts.push(record);
+          await writer.addAttempt(record);
+          await writer.update({ upstream: null, progress: null });
+          if (
+            failure.outcome === 'rejected' ||
+            (failure.outcome === 'content_policy' && !deployment.retry_on_content_policy)
+          ) {
+            throw ApplicationFailure.create({
+              type: failure.outcome,
+              message: failure.message,
+              nonRetryable: true,
+              details: [attempts],
+            });
           }
         }
       }
-      const thisRun = attempts.slice(job?.attempts.length ?? 0);
-      if (
-        retryAfterMs !== undefined &&
-        thisRun.every((a) => a.outcome === 'rate_limited' || a.outcome === 'skipped')
-      ) {
-        // Every deployment asked us to come back later: Temporal retries the activity then.
-        throw ApplicationFailure.create({
-          type: 'upstream_rate_limited',
-          message: `Every provider is rate limiting; retrying in ${Math.ceil(retryAfterMs / 1000)} s`,
-          nonRetryable: false,
-          nextRetryDelay: Math.min(Math.max(retryAfterMs, 100), MAX_RETRY_AFTER_MS),
-        });
-      }
-      const summary = attempts
-        .map((a) => `${a.provider}/${a.model}: ${a.outcome}${a.error ? ` (${a.error})` : ''}`)
-        .join('; ');
+    }
+    const thisRun = attempts.slice(job?.attempts.length ?? 0);
+    if (
+      retryAfterMs !== undefined &&
+      thisRun.every((a) => a.outcome === 'rate_limited' || a.outcome === 'skipped')
+    ) {
+      // Every deployment asked us to come back later: Temporal retries the activity then.
       throw ApplicationFailure.create({
-        type: 'all_providers_failed',
-        message: `Every provider failed: ${summary || 'no deployment serves this model'}`,
-        nonRetryable: true,
-        details: [attempts],
+        type: 'upstream_rate_limited',
+        message: `Every provider is rate limiting; retrying in ${Math.ceil(retryAfterMs / 1000)} s`,
+        nonRetryable: false,
+        nextRetryDelay: Math.min(Math.max(retryAfterMs, 100), MAX_RETRY_AFTER_MS),
       });
-    },
-  };
+    }
+    const summary = attempts
+      .map((a) => `${a.provider}/${a.model}: ${a.outcome}${a.error ? ` (${a.error})` : ''}`)
+      .join('; ');
+    throw ApplicationFailure.create({
+      type: 'all_providers_failed',
+      message: `Every provider failed: ${summary || 'no deployment serves this model'}`,
+      nonRetryable: true,
+      details: [attempts],
+    });
+  }
 }

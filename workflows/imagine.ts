@@ -1,4 +1,5 @@
 import {
+  ActivityCancellationType,
   ActivityFailure,
   ApplicationFailure,
   CancellationScope,
@@ -9,6 +10,7 @@ import {
   proxyLocalActivities,
   allHandlersFinished,
   ParentClosePolicy,
+  patched,
   setHandler,
   startChild,
 } from '@temporalio/workflow';
@@ -29,12 +31,24 @@ const { reserveJob, startJob, settleJob } = proxyLocalActivities<Activities>({
   retry: { initialInterval: '200 milliseconds', maximumInterval: '10 seconds' },
 });
 
-const { generateImages } = proxyActivities<Activities>({
+const generateOptions = {
   startToCloseTimeout: JOB_DEADLINE,
   // A worker that dies mid-job stops heartbeating; the retry runs on another worker and resumes
   // polling the upstream job recorded on the job.
   heartbeatTimeout: '10 seconds',
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 5 },
+} as const;
+
+/** Jobs started before the patch below keep the old behaviour when they replay. */
+const { generateImages: generateImagesWithoutWaiting } = proxyActivities<Activities>(generateOptions);
+
+/**
+ * On cancel, wait until the activity has stopped before settling: its last writes to the job
+ * must land before the settlement's, or (on FerretDB v1, without atomic updates) undo it.
+ */
+const { generateImages: generateImagesWaitingOnCancel } = proxyActivities<Activities>({
+  ...generateOptions,
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
 });
 
 export interface ImagineOutcome {
@@ -88,6 +102,9 @@ export async function imagineJobWorkflow(input: ImagineInput): Promise<ImagineOu
   let settlement: SettleInput;
   try {
     await startJob(input.jobId);
+    const generateImages = patched('generate-waits-for-cancellation')
+      ? generateImagesWaitingOnCancel
+      : generateImagesWithoutWaiting;
     const result = await generateImages({
       jobId: input.jobId,
       model: input.model,
