@@ -1,0 +1,26 @@
+/**
+ * The bare-Temporal baseline: Easel's job workflow (workflows/imagine.ts) with Easel taken out.
+ * The same activity calls in the same order, with the same options — three local activities
+ * (reserve, start, settle) around one regular activity (generate) — each returning at once.
+ */
+import { proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
+import type { BaselineActivities, BaselineInput } from './baseline-activities';
+
+const { reserve, start, settle } = proxyLocalActivities<BaselineActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '200 milliseconds', maximumInterval: '10 seconds' },
+});
+
+const { generate } = proxyActivities<BaselineActivities>({
+  startToCloseTimeout: '15 minutes',
+  heartbeatTimeout: '10 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 5 },
+});
+
+export async function baselineJobWorkflow(input: BaselineInput): Promise<string> {
+  await reserve(input);
+  await start(input.jobId);
+  await generate(input);
+  await settle(input);
+  return 'succeeded';
+}

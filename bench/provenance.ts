@@ -1,0 +1,41 @@
+/** What a result was measured on: the machine and the commit. */
+import { execFileSync } from 'node:child_process';
+import os from 'node:os';
+import path from 'node:path';
+import { round } from './stats';
+
+export interface Machine {
+  cpus: number;
+  cpu_model: string;
+  total_mem_gb: number;
+  node: string;
+  platform: string;
+}
+
+export function describeMachine(): Machine {
+  return {
+    cpus: os.cpus().length,
+    cpu_model: os.cpus()[0]?.model.trim() ?? 'unknown',
+    total_mem_gb: round(os.totalmem() / 1024 ** 3),
+    node: process.version,
+    platform: `${os.platform()} ${os.release()} ${os.arch()}`,
+  };
+}
+
+/** The code measured: the commit, and whether tracked files differed from it. */
+export interface CodeVersion {
+  commit: string | null;
+  dirty: boolean | null;
+}
+
+export function describeCode(): CodeVersion {
+  const git = (...args: string[]): string | null => {
+    try {
+      return execFileSync('git', args, { cwd: path.resolve(__dirname, '..'), encoding: 'utf8' }).trim();
+    } catch {
+      return null;
+    }
+  };
+  const status = git('status', '--porcelain', '--untracked-files=no');
+  return { commit: git('rev-parse', '--short', 'HEAD'), dirty: status === null ? null : status !== '' };
+}

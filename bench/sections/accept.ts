@@ -1,0 +1,98 @@
+import type { SectionContext } from '../context';
+import type { EaselClient } from '../easel-client';
+import { closedLoop, openLoop, type LoadResult, type Outcome } from '../load';
+import { measureCpu, type CpuUse } from '../resources';
+import { perSecond, round, summarize } from '../stats';
+
+/** One load step of the accept path (`POST /v1/imagine` answered 202). */
+export interface AcceptRow {
+  mode: 'open' | 'saturation';
+  /** The fixed request rate of an open-loop step. */
+  offered_rps: number | null;
+  /** The callers of the closed-loop (saturation) step. */
+  concurrency: number | null;
+  seconds: number;
+  sent: number;
+  accepted: number;
+  accepted_rps: number;
+  p50_ms: number;
+  p90_ms: number;
+  p99_ms: number;
+  max_ms: number;
+  /** Answers other than 202, by status or error. */
+  refused: Record<string, number>;
+  /** CPU per accepted request (the worker's share runs the jobs the requests started). */
+  cpu: CpuUse;
+}
+
+const WARM_UP_REQUESTS = 20;
+
+function acceptCall(client: EaselClient): () => Promise<Outcome> {
+  return async () => {
+    const answer = await client.imagine();
+    return answer.status === 202 ? 'ok' : String(answer.status);
+  };
+}
+
+function toRow(
+  result: LoadResult,
+  step: Pick<AcceptRow, 'mode' | 'offered_rps' | 'concurrency'>,
+  cpu: CpuUse,
+): AcceptRow {
+  const { ok = 0, ...refused } = result.outcomes;
+  const sent = Object.values(result.outcomes).reduce((a, b) => a + b, 0);
+  const latency = summarize(result.latenciesMs);
+  return {
+    ...step,
+    seconds: round(result.elapsedMs / 1000),
+    sent,
+    accepted: ok,
+    accepted_rps: perSecond(ok, result.elapsedMs),
+    p50_ms: latency.p50_ms,
+    p90_ms: latency.p90_ms,
+    p99_ms: latency.p99_ms,
+    max_ms: latency.max_ms,
+    refused,
+    cpu,
+  };
+}
+
+/**
+ * The accept path at fixed open-loop rates, then at saturation (closed loop). Each step starts
+ * with no job running: the jobs a step started are drained before the next one, so that one
+ * step's backlog does not load the next.
+ */
+export async function benchAccept({ settings, target, client, log }: SectionContext): Promise<AcceptRow[]> {
+  const call = acceptCall(client);
+  for (let i = 0; i < WARM_UP_REQUESTS; i++) await call();
+  await client.waitUntilIdle();
+
+  const rows: AcceptRow[] = [];
+  for (const rate of settings.accept.rates) {
+    log(`accept: ${rate} req/s for ${settings.accept.seconds} s`);
+    const cpu = measureCpu(target.pids());
+    const result = await openLoop(call, { rate, seconds: settings.accept.seconds });
+    const row = toRow(
+      result,
+      { mode: 'open', offered_rps: rate, concurrency: null },
+      cpu(result.outcomes.ok ?? 0),
+    );
+    rows.push(row);
+    log(`  ${row.accepted_rps} accepted/s, p50 ${row.p50_ms} ms, p99 ${row.p99_ms} ms`);
+    await client.waitUntilIdle();
+  }
+
+  const { saturationConcurrency: concurrency, saturationSeconds: seconds } = settings.accept;
+  log(`accept: saturation, ${concurrency} callers for ${seconds} s`);
+  const cpu = measureCpu(target.pids());
+  const result = await closedLoop(call, { concurrency, seconds });
+  const row = toRow(
+    result,
+    { mode: 'saturation', offered_rps: null, concurrency },
+    cpu(result.outcomes.ok ?? 0),
+  );
+  rows.push(row);
+  log(`  ${row.accepted_rps} accepted/s, p50 ${row.p50_ms} ms, p99 ${row.p99_ms} ms; draining the backlog`);
+  await client.waitUntilIdle();
+  return rows;
+}
