@@ -25,11 +25,19 @@ function recorder(): { record(outcome: Outcome, ms: number): void; result(elapse
   };
 }
 
+/** An error's most specific name: undici's code (`UND_ERR_HEADERS_TIMEOUT`) rather than `TypeError`. */
+function errorLabel(err: unknown): string {
+  if (!(err instanceof Error)) return 'error';
+  const cause = err.cause as { code?: unknown; name?: unknown } | undefined;
+  const label = cause?.code ?? cause?.name;
+  return typeof label === 'string' ? label : err.name;
+}
+
 async function outcomeOf(call: () => Promise<Outcome>): Promise<Outcome> {
   try {
     return await call();
   } catch (err) {
-    return err instanceof Error ? err.name : 'error';
+    return errorLabel(err);
   }
 }
 

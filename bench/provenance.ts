@@ -22,10 +22,12 @@ export function describeMachine(): Machine {
   };
 }
 
-/** The code measured: the commit, and whether tracked files differed from it. */
+/** The code measured: the commit, and whether tracked files (outside bench/ and docs/) differed from it. */
 export interface CodeVersion {
   commit: string | null;
   dirty: boolean | null;
+  /** Set when HEAD moved while the run went on (processes started later ran newer code). */
+  commit_at_end?: string | null;
 }
 
 export function describeCode(): CodeVersion {
@@ -36,6 +38,7 @@ export function describeCode(): CodeVersion {
       return null;
     }
   };
-  const status = git('status', '--porcelain', '--untracked-files=no');
+  // The benchmark and its notes change with the figures; the code measured is everything else.
+  const status = git('status', '--porcelain', '--untracked-files=no', '--', '.', ':!bench', ':!docs');
   return { commit: git('rev-parse', '--short', 'HEAD'), dirty: status === null ? null : status !== '' };
 }

@@ -88,7 +88,9 @@ function rssGrowth(memory: MemoryResult | undefined, key: 'api_mb' | 'worker_mb'
   return { ...target, met: null, note: `only ${first.jobs} → ${last.jobs} jobs: ${memory.stopped_early}` };
 }
 
-export function buildReport(settings: BenchSettings, m: Measurements): Report {
+/** `code` is read when the run starts: the processes measured first ran that code. */
+export function buildReport(settings: BenchSettings, m: Measurements, code: CodeVersion): Report {
+  const atEnd = describeCode().commit;
   const reported = m.accept?.find((r) => r.mode === 'open' && r.offered_rps === settings.accept.reportedRate);
   const saturation = m.accept?.find((r) => r.mode === 'saturation');
   const ratio =
@@ -103,7 +105,7 @@ export function buildReport(settings: BenchSettings, m: Measurements): Report {
     generated_at: new Date().toISOString(),
     target: m.target,
     what_if: settings.ferretdbIdIndex ? ID_INDEX_WHAT_IF : null,
-    code: describeCode(),
+    code: { ...code, ...(atEnd !== code.commit && { commit_at_end: atEnd }) },
     accept_p50_ms: reported?.p50_ms ?? null,
     accept_p99_ms: reported?.p99_ms ?? null,
     accept_rps: saturation?.accepted_rps ?? null,

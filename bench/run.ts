@@ -8,6 +8,7 @@ import type { SectionContext } from './context';
 import { createBenchAccount } from './easel-client';
 import { buildReport, writeReport, type Measurements } from './report';
 import { formatReport } from './report-tables';
+import { describeCode } from './provenance';
 import { benchAccept } from './sections/accept';
 import { benchBaseline } from './sections/baseline';
 import { benchEndToEnd } from './sections/e2e';
@@ -64,6 +65,7 @@ async function measure(settings: BenchSettings, target: BenchTarget): Promise<Me
 
 async function main(): Promise<void> {
   const settings = readSettings();
+  const code = describeCode();
   log(settings.quick ? 'quick run (BENCH_QUICK=1): every section shrunk' : 'full run');
   if (settings.profile) {
     await runProfile(settings, log, RESULTS_DIR);
@@ -79,7 +81,7 @@ async function main(): Promise<void> {
   } finally {
     await target.stop();
   }
-  const report = buildReport(settings, measurements);
+  const report = buildReport(settings, measurements, code);
   const name = `${settings.quick ? 'quick' : 'latest'}${settings.ferretdbIdIndex ? '-id-index' : ''}.json`;
   const file = path.join(RESULTS_DIR, name);
   writeReport(report, file);

@@ -150,7 +150,10 @@ export function initialiseSeries(
     }
   }
   for (const model of models) {
-    for (const status of ['succeeded', 'failed', 'canceled']) m.jobsCompleted.inc({ model, status }, 0);
+    for (const status of ['succeeded', 'failed', 'canceled']) {
+      m.jobsCompleted.inc({ model, status }, 0);
+      m.jobDuration.zero({ model, status });
+    }
   }
   for (const outcome of ['delivered', 'failed', 'gone', 'refused']) m.webhookDeliveries.inc({ outcome }, 0);
   for (const d of deployments) {
@@ -158,6 +161,9 @@ export function initialiseSeries(
       m.upstreamCost.inc({ provider: d.id, model }, 0);
       for (const outcome of ['success', 'error', 'timeout', 'rejected', 'rate_limited', 'content_policy']) {
         m.providerRequests.inc({ provider: d.id, model, outcome }, 0);
+        // A histogram series born on its first observation hides that observation from rate():
+        // Prometheus never saw it at zero. Latency panels would stay empty after the first job.
+        m.providerDuration.zero({ provider: d.id, model, outcome });
       }
     }
   }

@@ -178,6 +178,7 @@ export async function runProfile(
   resultsDir: string,
 ): Promise<void> {
   if (settings.remote) throw new Error('the profile starts its own Easel: unset EASEL_URL');
+  const code = describeCode();
   const counters: Partial<Record<Role, MongoWireCounter>> = {};
   const profileDir = fs.mkdtempSync(path.join(os.tmpdir(), 'easel-cpu-prof-'));
   const startUpMs: Partial<Record<Role, number>> = {};
@@ -223,7 +224,7 @@ export async function runProfile(
     const result: ProfileResult = {
       note: NOTE,
       what_if: settings.ferretdbIdIndex ? ID_INDEX_WHAT_IF : null,
-      code: describeCode(),
+      code,
       serial,
       fresh,
       grown,
