@@ -6,6 +6,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { MongoClient } from 'mongodb';
 import { Connection } from '@temporalio/client';
+import { FERRETDB_PATCHES, preparePatchedFerretdb } from './ferretdb-patches';
 
 const execFileAsync = promisify(execFile);
 
@@ -98,11 +99,16 @@ export async function ensureDevStackBinaries(
   const sources = ['go.mod', 'go.sum', 'main.go'].map((f) =>
     fs.readFileSync(path.join(FERRETDB_SOURCE_DIR, f), 'utf8'),
   );
-  const ferretStamp = await buildStamp([go, ...sources]);
+  const ferretStamp = await buildStamp([go, ...sources, JSON.stringify(FERRETDB_PATCHES)]);
   if (!(await isCurrent(ferretdb, ferretStamp))) {
     log('building FerretDB v1 (SQLite backend) (first run only, takes a few minutes)…');
     const started = Date.now();
-    await execFileAsync('go', ['build', '-o', ferretdb, '.'], {
+    const modfile = await preparePatchedFerretdb(
+      FERRETDB_SOURCE_DIR,
+      path.join(REPO_ROOT, '.cache', 'ferretdb-patched'),
+      goEnv,
+    );
+    await execFileAsync('go', ['build', '-modfile', modfile, '-o', ferretdb, '.'], {
       cwd: FERRETDB_SOURCE_DIR,
       env: goEnv,
       maxBuffer: 64 * 1024 * 1024,
