@@ -16,6 +16,18 @@ export interface ImagineInput {
   requestHash: string;
   idempotencyKey?: string;
   submittedAt: string;
+  /**
+   * Credits the API already reserved (and the job document it wrote). Absent for jobs submitted
+   * before the API reserved: their workflow reserves in its first step.
+   */
+  reservation?: ReservedCredits;
+}
+
+export interface ReservedCredits {
+  /** The reservation's ledger entry. */
+  seq: number;
+  credits: number;
+  split?: ReservationSplit;
 }
 
 export type ReservationResult =

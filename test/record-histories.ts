@@ -3,15 +3,17 @@
  * against the current workflow code: a succeeded, a failed, a cancelled job, a job with a webhook
  * and its delivery workflow.
  *
- *   npx tsx test/record-histories.ts
+ *   npx tsx test/record-histories.ts <label>
  *
- * Re-record only on purpose (a deliberate, versioned workflow change): the committed histories
- * are what protects running jobs from a non-deterministic change.
+ * writes `imagine-<case>-<label>.json` and `webhook-delivered-<label>.json` next to the earlier
+ * recordings and never overwrites one: record a new set after each workflow change (the label
+ * names the change), and keep the old sets, which stand for jobs still running older code.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
+import { format } from 'prettier';
 import { BIN_DIR, startDevStack } from '../infra/devstack/devstack';
 import { startEasel } from '../bin/runtime';
 import { parseEnvironment } from '../core/config';
@@ -19,7 +21,28 @@ import { createLogger } from '../core/logger';
 import { sandboxProviders, waitFor, writeConfig } from './support/config';
 import { WebhookReceiver } from './support/webhook-receiver';
 
+const HISTORIES_DIR = path.join(__dirname, 'histories');
+
+function historyFile(name: string): string {
+  const file = path.join(HISTORIES_DIR, `${name}.json`);
+  if (fs.existsSync(file)) throw new Error(`${file} exists: recorded histories are never replaced`);
+  return file;
+}
+
 async function main(): Promise<void> {
+  const label = process.argv[2];
+  if (!label || !/^[a-z0-9-]+$/.test(label)) {
+    throw new Error('usage: npx tsx test/record-histories.ts <label> (lowercase letters, digits, dashes)');
+  }
+  const files: Record<string, string> & { delivery: string } = {
+    ...Object.fromEntries(
+      ['succeeded', 'failed', 'canceled', 'with-webhook'].map((c) => [
+        c,
+        historyFile(`imagine-${c}-${label}`),
+      ]),
+    ),
+    delivery: historyFile(`webhook-delivered-${label}`),
+  };
   const stack = await startDevStack({
     dataDir: fs.mkdtempSync(path.join(os.tmpdir(), 'easel-record-')),
     ephemeral: true,
@@ -81,8 +104,8 @@ async function main(): Promise<void> {
         '-o',
         'json',
       ]);
-      const file = path.join(__dirname, 'histories', `imagine-${name}.json`);
-      fs.writeFileSync(file, json);
+      const file = files[name]!;
+      fs.writeFileSync(file, await format(json.toString(), { parser: 'json' }));
       console.log(`recorded ${name} job ${id} → ${path.relative(process.cwd(), file)}`);
     }
     await waitFor(
@@ -106,8 +129,8 @@ async function main(): Promise<void> {
       '-o',
       'json',
     ]);
-    fs.writeFileSync(path.join(__dirname, 'histories', 'webhook-delivered.json'), json);
-    console.log('recorded webhook delivery → test/histories/webhook-delivered.json');
+    fs.writeFileSync(files.delivery, await format(json.toString(), { parser: 'json' }));
+    console.log(`recorded webhook delivery → ${path.relative(process.cwd(), files.delivery)}`);
   } finally {
     await receiver.close();
     await easel.stop();

@@ -21,7 +21,10 @@ import type { JobAttempt } from '../core/jobs/jobs';
 
 export type { ImagineInput, ReservationResult };
 
-/** The submit waits on this update (update-with-start): it returns once credits are reserved or refused. */
+/**
+ * Submissions from before the API reserved credits itself waited on this update (update-with-start)
+ * until the workflow had reserved or refused them; kept for those workflows.
+ */
 export const reservationUpdate = defineUpdate<ReservationResult>('reservation');
 
 const JOB_DEADLINE = '15 minutes';
@@ -70,7 +73,7 @@ function errorOf(err: unknown): { code: string; message: string; attempts?: JobA
 }
 
 /**
- * One image job: reserve → generate → store → capture; on failure, timeout or cancellation the
+ * One image job, its credits reserved by the API: generate → store → capture; on failure, timeout or cancellation the
  * whole reservation is released in a scope that cannot itself be cancelled. The job document is
  * written by the activities, so readers never query this workflow.
  */
@@ -82,7 +85,17 @@ export async function imagineJobWorkflow(input: ImagineInput): Promise<ImagineOu
     return reservation!;
   });
 
-  const reserved = await reserveJob(input);
+  // The API reserves before starting the workflow; older submissions reserve here.
+  const reserved: ReservationResult = input.reservation
+    ? {
+        status: 'reserved',
+        jobId: input.jobId,
+        requestHash: input.requestHash,
+        credits: input.reservation.credits,
+        reservationSeq: input.reservation.seq,
+        ...(input.reservation.split && { split: input.reservation.split }),
+      }
+    : await reserveJob(input);
   reservation = reserved;
   if (reserved.status !== 'reserved') {
     await condition(allHandlersFinished);

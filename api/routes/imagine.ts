@@ -1,23 +1,18 @@
 import { createHash } from 'node:crypto';
 import { Router, type Request, type Response } from 'express';
-import {
-  WithStartWorkflowOperation,
-  WorkflowExecutionAlreadyStartedError,
-  WorkflowIdConflictPolicy,
-  WorkflowIdReusePolicy,
-  type Client,
-} from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { z } from 'zod';
-import type { ImagineInput, ReservationResult } from '../../activities/jobs';
+import type { ImagineInput, ReservedCredits } from '../../activities/jobs';
 import { randomToken, sha256Hex } from '../../core/accounts/ids';
 import type { Account, AccountService } from '../../core/accounts/accounts';
 import type { Catalog } from '../../core/catalog';
 import type { ProviderConfig } from '../../core/deployments';
 import { ApiError, badRequest } from '../../core/errors';
+import { hasWorkflow, startJobWorkflow } from '../../core/jobs/job-start';
 import type { JobRecord, JobRequest, JobStore } from '../../core/jobs/jobs';
+import { MovementRefused } from '../../core/ledger/ledger';
 import type { RequestRateLimiter } from '../../core/rate-limit';
 import { ASPECT_RATIOS } from '../../providers/types';
-import { imagineJobWorkflow, reservationUpdate, type ImagineOutcome } from '../../workflows/imagine';
 import { presentJob } from '../jobs-view';
 import { currentAccount } from '../middleware';
 import { resolveModel } from './account';
@@ -89,9 +84,9 @@ function rateLimited(
 }
 
 /**
- * Accepts an image job: checks the plan's request rate, validates, then starts the job workflow
- * and waits for its reservation step (update-with-start), so that too few credits answer 402 at
- * once and leave neither a job nor a hold behind.
+ * Accepts an image job: checks the plan's request rate, validates, reserves the credits in the
+ * ledger (too few answer 402 at once, leaving nothing behind), writes the queued job and starts
+ * its workflow. The answer never waits for a worker, however busy the workers are.
  */
 export class JobSubmitter {
   constructor(private readonly deps: SubmitDeps) {}
@@ -185,86 +180,111 @@ export class JobSubmitter {
       submittedAt: new Date().toISOString(),
     };
 
-    const result = await this.reserve(input);
-    if (result.requestHash !== requestHash) {
-      throw new ApiError(
-        422,
-        'idempotency_key_reused',
-        'This Idempotency-Key was already used with a different request body; use a new key for a new request.',
-      );
+    if (idempotencyKey !== undefined) {
+      const earlier = await deps.jobs.get(jobId);
+      if (earlier) return sameRequestOrRefuse(earlier, requestHash);
     }
-    switch (result.status) {
-      case 'insufficient_credits':
+    const reservation = await this.reserve(account, input);
+    const job = queuedJob({ ...input, reservation });
+    if (!(await deps.jobs.create(job))) {
+      // A concurrent request with the same Idempotency-Key wrote the job first (and reserved its
+      // credits: the reservation above was that one, replayed). Answer with that job.
+      const twin = await deps.jobs.get(jobId);
+      if (twin) {
+        sameRequestOrRefuse(twin, requestHash);
+        await startJobWorkflow(deps.temporal, deps.taskQueue, { ...input, reservation });
+        return twin;
+      }
+    }
+    await this.start({ ...input, reservation });
+    deps.observe?.submitted?.(model, account.plan, input.credits);
+    return job;
+  }
+
+  /** Reserves the job's credits in the ledger; too few credits or too many running jobs refuse it. */
+  private async reserve(account: Account, input: ImagineInput): Promise<ReservedCredits> {
+    const { deps } = this;
+    try {
+      const { entry } = await deps.accounts.ledger.reserve(
+        input.accountId,
+        input.jobId,
+        input.credits,
+        input.maxConcurrentJobs,
+      );
+      return {
+        seq: entry.seq,
+        credits: entry.credits,
+        ...(entry.reservation && { split: entry.reservation }),
+      };
+    } catch (err) {
+      if (!(err instanceof MovementRefused)) throw err;
+      const refusal = err.refusal;
+      if (refusal.refused === 'insufficient_credits') {
         deps.observe?.insufficientCredits?.(account.plan);
         throw new ApiError(
           402,
           'insufficient_credits',
-          `This job needs ${result.required} credits; ${result.available} are available. Buy or wait for more credits, or pick a cheaper model.`,
-          {
-            available: result.available,
-            required: result.required,
-          },
+          `This job needs ${refusal.required} credits; ${refusal.available} are available. Buy or wait for more credits, or pick a cheaper model.`,
+          { available: refusal.available, required: refusal.required },
         );
-      case 'concurrent_jobs':
+      }
+      if (refusal.refused === 'concurrent_jobs') {
         deps.observe?.rateLimited?.(account.plan, 'concurrent_jobs');
         throw rateLimited(
           'concurrent_jobs_limit',
-          `Too many running jobs: this account may run ${result.limit} at once. Retry when one finishes.`,
+          `Too many running jobs: this account may run ${refusal.limit} at once. Retry when one finishes.`,
           1,
-          {
-            limit: 'concurrent_jobs',
-            value: result.limit,
-            running: result.running,
-          },
+          { limit: 'concurrent_jobs', value: refusal.limit, running: refusal.open_reservations },
         );
-      case 'reserved':
-        break;
+      }
+      throw err;
     }
-    const existing = idempotencyKey ? await deps.jobs.get(jobId) : null;
-    // A job created by this very request carries its submission time; a replay's is older.
-    if (!existing || existing.created_at.getTime() === Date.parse(input.submittedAt)) {
-      deps.observe?.submitted?.(model, account.plan, input.credits);
-    }
-    return existing ?? queuedJob(input);
   }
 
-  private async reserve(input: ImagineInput): Promise<ReservationResult> {
+  /**
+   * Starts the job's workflow. When Temporal cannot be reached the job is marked failed and its
+   * credits released at once, and the client is told to retry: nothing is left holding credits.
+   * (A process killed before this point leaves a queued job that the worker's sweep starts.)
+   */
+  private async start(input: ImagineInput & { reservation: ReservedCredits }): Promise<void> {
     const { deps } = this;
-    const startWorkflowOperation = new WithStartWorkflowOperation(imagineJobWorkflow, {
-      workflowId: input.jobId,
-      taskQueue: deps.taskQueue,
-      args: [input],
-      // Concurrent requests with one Idempotency-Key attach to the same running workflow; once it
-      // has finished, its id is never reused, so a late retry cannot start a second job.
-      workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
-      workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-    });
     try {
-      return await deps.temporal.workflow.executeUpdateWithStart(reservationUpdate, {
-        startWorkflowOperation,
-      });
+      await startJobWorkflow(deps.temporal, deps.taskQueue, input);
     } catch (err) {
-      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-      // The job with this key has finished: answer as the first time.
-      const job: JobRecord | null = await deps.jobs.get(input.jobId);
-      if (job)
-        return {
-          status: 'reserved',
-          jobId: job._id,
-          requestHash: job.request_hash,
-          credits: job.credits_reserved,
-          reservationSeq: 0,
-        };
-      const outcome: ImagineOutcome = await deps.temporal.workflow
-        .getHandle<typeof imagineJobWorkflow>(input.jobId)
-        .result();
-      if (outcome.reservation) return outcome.reservation;
-      throw err;
+      // The start may have reached Temporal even though its answer did not reach us.
+      if (await hasWorkflow(deps.temporal, input.jobId).catch(() => false)) return;
+      const message =
+        'Easel could not start this job (the workflow service did not answer); its credits were released.';
+      const { credits, split } = input.reservation;
+      await deps.accounts.ledger.release(input.accountId, input.jobId, 'not_started', {
+        credits,
+        ...(split && { reservation: split }),
+      });
+      await deps.jobs.update(input.jobId, {
+        status: 'failed',
+        error: { code: 'not_started', message },
+        completed_at: new Date(),
+      });
+      throw new ApiError(503, 'temporarily_unavailable', `${message} Retry in a few seconds.`, {
+        cause: err instanceof Error ? err.message : String(err),
+      });
     }
   }
 }
 
-/** The job as it stands right after reservation, without reading it back. */
+/** A repeated Idempotency-Key gets its job back, but only for the very same request body. */
+function sameRequestOrRefuse(job: JobRecord, requestHash: string): JobRecord {
+  if (job.request_hash !== requestHash) {
+    throw new ApiError(
+      422,
+      'idempotency_key_reused',
+      'This Idempotency-Key was already used with a different request body; use a new key for a new request.',
+    );
+  }
+  return job;
+}
+
+/** The job document the API writes once the credits are reserved; also its answer (no read-back). */
 function queuedJob(input: ImagineInput): JobRecord {
   const now = new Date(input.submittedAt);
   return {
@@ -275,10 +295,14 @@ function queuedJob(input: ImagineInput): JobRecord {
     model: input.model,
     request: input.request,
     request_hash: input.requestHash,
+    ...(input.idempotencyKey !== undefined && { idempotency_key: input.idempotencyKey }),
     credits_reserved: input.credits,
     credits_charged: 0,
     images: [],
     attempts: [],
+    error: null,
+    progress: null,
+    upstream: null,
     created_at: now,
     updated_at: now,
   };

@@ -125,8 +125,11 @@ export class JobStore {
     await this.model.createCollection().catch(() => undefined);
   }
 
-  /** Inserts the job once; a repeated insert (a retried activity) is a no-op. */
-  async create(job: Omit<JobRecord, 'created_at' | 'updated_at'> & { created_at?: Date }): Promise<void> {
+  /**
+   * Inserts the job once: false when a job with this id exists already (a retried activity, or a
+   * concurrent request with the same Idempotency-Key), which is left as it is.
+   */
+  async create(job: Omit<JobRecord, 'created_at' | 'updated_at'> & { created_at?: Date }): Promise<boolean> {
     const now = this.clock();
     try {
       await this.model.collection.insertOne({
@@ -134,8 +137,10 @@ export class JobStore {
         created_at: job.created_at ?? now,
         updated_at: now,
       } as unknown as mongoose.mongo.OptionalId<mongoose.mongo.Document>);
+      return true;
     } catch (err) {
       if ((err as { code?: number }).code !== 11000) throw err;
+      return false;
     }
   }
 
@@ -195,6 +200,15 @@ export class JobStore {
       ];
     }
     return this.model.find(filter).sort({ created_at: -1, _id: -1 }).limit(options.limit).lean<JobRecord[]>();
+  }
+
+  /** Queued jobs submitted before `before`, oldest first (the unstarted-job sweep). */
+  async queuedBefore(before: Date, limit: number): Promise<JobRecord[]> {
+    return this.model
+      .find({ status: 'queued', created_at: { $lt: before } })
+      .sort({ created_at: 1 })
+      .limit(limit)
+      .lean<JobRecord[]>();
   }
 
   /** Jobs of an account that are terminal: the audit checks each is settled exactly once. */

@@ -52,10 +52,32 @@ describe('readiness when Temporal goes away', () => {
 
   it('is 503 naming Temporal while it is down, and 200 again once it is back', async () => {
     expect((await easel.call('GET', '/readyz')).status).toBe(200);
+    const { key } = await easel.newAccount();
     await stack.temporal!.kill('SIGKILL');
     const down = await easel.call<{ down: string[] }>('GET', '/readyz');
     expect(down.status).toBe(503);
     expect(down.body.down).toEqual(['temporal']);
+
+    // A submission meanwhile cannot start its workflow: 503, credits back at once, the job failed.
+    const submitted = await easel.call<{ error: { code: string; message: string } }>('POST', '/v1/imagine', {
+      token: key,
+      body: { model: 'flux-2-dev', prompt: 'while Temporal is down' },
+    });
+    expect(submitted.status).toBe(503);
+    expect(submitted.body.error.code).toBe('temporarily_unavailable');
+    const account = await easel.call<{ balance: { available: number; held: number } }>('GET', '/v1/account', {
+      token: key,
+    });
+    expect(account.body.balance).toMatchObject({ available: 25, held: 0 });
+    const jobs = await easel.call<{ data: Array<{ status: string; error: { code: string } }> }>(
+      'GET',
+      '/v1/jobs',
+      { token: key },
+    );
+    expect(jobs.body.data).toEqual([
+      expect.objectContaining({ status: 'failed', error: expect.objectContaining({ code: 'not_started' }) }),
+    ]);
+
     await stack.temporal!.restart();
     expect(await waitForStatus(easel, '/readyz', 200, 30_000)).toBe(200);
   });

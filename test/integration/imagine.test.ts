@@ -1,3 +1,4 @@
+import { WorkflowNotFoundError } from '@temporalio/client';
 import { PNG } from 'pngjs';
 import { sha256Hex } from '../../core/accounts/ids';
 import { startTestEasel, type TestEasel } from '../support/easel';
@@ -151,12 +152,21 @@ describe('POST /v1/imagine on the sandbox provider', () => {
     expect((await account(key)).balance).toMatchObject({ available: 5, held: 0 });
     const list = await easel.call<{ data: Job[] }>('GET', '/v1/jobs', { token: key });
     expect(list.body.data.map((j) => j.id)).toEqual([first.body.id]);
-    // The refused job's workflow has completed; nothing is left running.
-    // The refused job's workflow (its id follows from the Idempotency-Key) has already completed.
-    const refused = await easel.temporal.workflow
-      .getHandle(`job_${sha256Hex(`${id}\u0000short-1`).slice(0, 32)}`)
-      .describe();
-    expect(refused.status.name).toBe('COMPLETED');
+    // The refusal came from the ledger, before any workflow: none exists for the refused job (its
+    // id follows from the Idempotency-Key).
+    await expect(
+      easel.temporal.workflow.getHandle(`job_${sha256Hex(`${id}\u0000short-1`).slice(0, 32)}`).describe(),
+    ).rejects.toThrow(WorkflowNotFoundError);
+    // Once credits arrive, the same key is accepted: a refusal is not a stored answer.
+    await easel.admin('POST', `/accounts/${id}/grants`, { credits: 20, idempotency_key: 'top-up-short-1' });
+    await new Promise((r) => setTimeout(r, 1_100));
+    const retried = await easel.call<Job>('POST', '/v1/imagine', {
+      token: key,
+      body: { model: 'ideogram-v3', prompt: 'logo', n: 4 },
+      headers: { 'Idempotency-Key': 'short-1' },
+    });
+    expect(retried.status).toBe(202);
+    expect((await job(key, retried.body.id, 20)).status).toBe('succeeded');
   });
 
   it('rejects invalid requests with field errors and keeps nothing', async () => {

@@ -2,7 +2,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
+import type mongoose from 'mongoose';
+import { JobStore } from '../../core/jobs/jobs';
 import { BflFake } from '../fakes/bfl-fake';
+import { freshDatabase } from '../support/db';
 import { requireDevStack, startTestEasel, type TestEasel } from '../support/easel';
 import { waitFor, writeConfig } from '../support/config';
 import { killProcess, startWorkerProcess } from '../support/worker-process';
@@ -20,6 +23,7 @@ describe('a worker killed while jobs are in flight on an asynchronous upstream',
   let easel: TestEasel;
   let workerEnv: Record<string, string>;
   let worker: ChildProcess | undefined;
+  let db: mongoose.Connection;
 
   beforeAll(async () => {
     await fake.start();
@@ -40,6 +44,7 @@ describe('a worker killed while jobs are in flight on an asynchronous upstream',
     });
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'easel-crash-'));
     easel = await startTestEasel({ role: 'api', env: { EASEL_CONFIG: config, EASEL_DATA_DIR: dataDir } });
+    db = await freshDatabase(easel.dbName);
     const stack = requireDevStack();
     workerEnv = {
       MONGODB_URI: `${stack.mongoUri}${easel.dbName}`,
@@ -52,6 +57,7 @@ describe('a worker killed while jobs are in flight on an asynchronous upstream',
   });
   afterAll(async () => {
     if (worker) await killProcess(worker, 'SIGTERM');
+    await db?.close();
     await easel?.stop();
     await fake.close();
   });
@@ -69,12 +75,16 @@ describe('a worker killed while jobs are in flight on an asynchronous upstream',
       expect(r.status).toBe(202);
       ids.push(r.body.id);
     }
-    // Every job is now waiting on its upstream task.
+    // Every job is now waiting on its upstream task, whose id it has recorded. (A worker killed
+    // between the upstream's answer and that write submits again on retry: the upstream API has
+    // no idempotency key. That window is not what this test is about.)
+    const store = new JobStore(db);
     await waitFor(
-      async () => fake.submissions.length,
-      (n) => n === 20,
+      () => Promise.all(ids.map((id) => store.get(id))),
+      (docs) => docs.every((d) => Boolean(d?.upstream?.job_id)),
       30_000,
     );
+    expect(fake.submissions).toHaveLength(20);
 
     await killProcess(worker, 'SIGKILL');
     worker = await startWorkerProcess(workerEnv);

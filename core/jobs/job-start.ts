@@ -1,0 +1,130 @@
+import {
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowIdConflictPolicy,
+  WorkflowIdReusePolicy,
+  WorkflowNotFoundError,
+  type Client,
+} from '@temporalio/client';
+import type { ImagineInput } from '../../activities/jobs';
+import type { imagineJobWorkflow } from '../../workflows/imagine';
+import type { Logger } from '../logger';
+import type { Ledger } from '../ledger/ledger';
+import type { JobRecord, JobStore } from './jobs';
+
+/** How long a submission waits for Temporal to take a start (the client retries in between). */
+const START_DEADLINE_MS = 10_000;
+const DESCRIBE_DEADLINE_MS = 3_000;
+
+/**
+ * Starts a job's workflow once its credits are reserved and its document written. Starting again
+ * is harmless: a running workflow with the job's id is kept, and a finished one is never
+ * restarted (the id is not reused), so an API retry and the recovery sweep cannot run a job twice.
+ */
+export async function startJobWorkflow(
+  client: Client,
+  taskQueue: string,
+  input: ImagineInput,
+): Promise<void> {
+  try {
+    await client.withDeadline(Date.now() + START_DEADLINE_MS, () =>
+      client.workflow.start<typeof imagineJobWorkflow>('imagineJobWorkflow', {
+        workflowId: input.jobId,
+        taskQueue,
+        args: [input],
+        workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+        workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+      }),
+    );
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+  }
+}
+
+/** Whether Temporal knows a workflow for this job (running or finished). */
+export async function hasWorkflow(client: Client, jobId: string): Promise<boolean> {
+  try {
+    await client.withDeadline(Date.now() + DESCRIBE_DEADLINE_MS, () =>
+      client.workflow.getHandle(jobId).describe(),
+    );
+    return true;
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return false;
+    throw err;
+  }
+}
+
+export interface UnstartedJobSweep {
+  client: Client;
+  taskQueue: string;
+  jobs: JobStore;
+  ledger: Ledger;
+  logger: Logger;
+  /** A queued job this old without a workflow was orphaned by an API that stopped mid-submit. */
+  olderThanMs: number;
+  now?: () => number;
+}
+
+/**
+ * The API reserves credits, writes the job, then starts its workflow. An API process killed
+ * between the write and the start leaves a queued job holding credits that nothing would run or
+ * release; this finds such jobs and starts them (the client was promised the job, not a refund).
+ * Returns how many it started.
+ */
+export async function startUnstartedJobs(sweep: UnstartedJobSweep): Promise<number> {
+  const now = sweep.now?.() ?? Date.now();
+  const stale = await sweep.jobs.queuedBefore(new Date(now - sweep.olderThanMs), 100);
+  let started = 0;
+  for (const job of stale) {
+    if (await hasWorkflow(sweep.client, job._id)) continue;
+    const reservation = await sweep.ledger.findByKey(job.account_id, `reserve:${job._id}`);
+    if (!reservation) {
+      // Jobs are written after their reservation, so this is a document written by hand or a bug.
+      sweep.logger.error({ jobId: job._id }, 'queued job without a reservation: left alone');
+      continue;
+    }
+    await startJobWorkflow(sweep.client, sweep.taskQueue, {
+      ...inputOf(job),
+      reservation: {
+        seq: reservation.seq,
+        credits: reservation.credits,
+        ...(reservation.reservation && { split: reservation.reservation }),
+      },
+    });
+    sweep.logger.warn({ jobId: job._id }, 'started a job whose submission stopped before its workflow');
+    started++;
+  }
+  return started;
+}
+
+/** The workflow input a job document describes (the reservation is added by the caller). */
+function inputOf(job: JobRecord): ImagineInput {
+  return {
+    jobId: job._id,
+    accountId: job.account_id,
+    plan: job.plan,
+    model: job.model,
+    creditsPerImage: job.credits_reserved / job.request.n,
+    credits: job.credits_reserved,
+    // Only the reservation step reads the concurrency limit, and the credits are reserved.
+    maxConcurrentJobs: 0,
+    request: job.request,
+    requestHash: job.request_hash,
+    ...(job.idempotency_key !== undefined && { idempotencyKey: job.idempotency_key }),
+    submittedAt: job.created_at.toISOString(),
+  };
+}
+
+/** Runs the sweep every `everyMs` until stopped; one sweep at a time, failures logged. */
+export function scheduleUnstartedJobSweep(sweep: UnstartedJobSweep, everyMs: number): () => Promise<void> {
+  let current: Promise<unknown> = Promise.resolve();
+  const timer = setInterval(() => {
+    current = current
+      .then(() => startUnstartedJobs(sweep))
+      .catch((err: unknown) => sweep.logger.warn({ err }, 'unstarted-job sweep failed'));
+  }, everyMs);
+  timer.unref();
+  return async () => {
+    clearInterval(timer);
+    await current;
+  };
+}
