@@ -1,12 +1,14 @@
 /**
  * The bare-Temporal baseline: Easel's job workflow (workflows/imagine.ts) with Easel taken out.
- * The same activity calls in the same order, with the same options — three local activities
- * (reserve, start, settle) around one regular activity (generate) — each returning at once.
+ * The same activity calls in the same order, with the same options — two local activities
+ * (start, settle) around one regular activity (generate) — each returning at once. (Easel's API
+ * reserves the credits before it starts the workflow: that is Easel's work, so it has no
+ * counterpart here.)
  */
 import { proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
 import type { BaselineActivities, BaselineInput } from './baseline-activities';
 
-const { reserve, start, settle } = proxyLocalActivities<BaselineActivities>({
+const { start, settle } = proxyLocalActivities<BaselineActivities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '200 milliseconds', maximumInterval: '10 seconds' },
 });
@@ -18,7 +20,6 @@ const { generate } = proxyActivities<BaselineActivities>({
 });
 
 export async function baselineJobWorkflow(input: BaselineInput): Promise<string> {
-  await reserve(input);
   await start(input.jobId);
   await generate(input);
   await settle(input);

@@ -25,17 +25,17 @@ export async function startEaselProcess(
   env: Record<string, string>,
   ready: () => Promise<boolean>,
   nodeArgs: string[] = [],
+  options: { nice?: number } = {},
 ): Promise<EaselProcess> {
   const spawnedAt = Date.now();
-  const child: ChildProcess = spawn(
-    process.execPath,
-    [...nodeArgs, '--import', 'tsx', path.join(REPO, 'bin', `${role}.ts`)],
-    {
-      cwd: REPO,
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+  const command = [process.execPath, ...nodeArgs, '--import', 'tsx', path.join(REPO, 'bin', `${role}.ts`)];
+  // `nice` execs the program: the pid stays the program's, and every thread it starts inherits.
+  const niced = options.nice ? ['nice', '-n', String(options.nice), ...command] : command;
+  const child: ChildProcess = spawn(niced[0]!, niced.slice(1), {
+    cwd: REPO,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   const keep = (chunk: Buffer): void => {
     output = (output + chunk.toString()).slice(-8_000);

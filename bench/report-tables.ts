@@ -112,7 +112,6 @@ export function formatReport(r: Report): string {
         show(use.other_processes_pct, ' %'),
       ]),
   );
-  const banner = r.what_if ? `**What-if run: ${r.what_if}.**` : '';
   const series = r.memory ? memorySeries(r.memory) : '';
-  return [banner, headline, accept, cpu, series].filter(Boolean).join('\n\n');
+  return [headline, accept, cpu, series].filter(Boolean).join('\n\n');
 }

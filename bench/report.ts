@@ -1,6 +1,5 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { ID_INDEX_WHAT_IF } from './ferretdb-id-index';
 import { describeCode, describeMachine, type CodeVersion, type Machine } from './provenance';
 import type { AcceptRow } from './sections/accept';
 import type { BaselineResult } from './sections/baseline';
@@ -32,8 +31,6 @@ export interface Target {
 export interface Report {
   generated_at: string;
   target: string;
-  /** Set when the run measured a modified stack (BENCH_FERRETDB_ID_INDEX), not the shipped one. */
-  what_if: string | null;
   code: CodeVersion;
   accept_p50_ms: number | null;
   accept_p99_ms: number | null;
@@ -104,7 +101,6 @@ export function buildReport(settings: BenchSettings, m: Measurements, code: Code
   return {
     generated_at: new Date().toISOString(),
     target: m.target,
-    what_if: settings.ferretdbIdIndex ? ID_INDEX_WHAT_IF : null,
     code: { ...code, ...(atEnd !== code.commit && { commit_at_end: atEnd }) },
     accept_p50_ms: reported?.p50_ms ?? null,
     accept_p99_ms: reported?.p99_ms ?? null,

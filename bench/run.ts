@@ -73,7 +73,7 @@ async function main(): Promise<void> {
   }
   const target = settings.remote
     ? remoteTarget(settings.remote)
-    : await startLocalTarget({ log, ferretdbIdIndex: settings.ferretdbIdIndex });
+    : await startLocalTarget({ log, workerNice: settings.workerNice });
   stopOnInterrupt(() => target.stop(), log);
   let measurements: Measurements;
   try {
@@ -82,7 +82,7 @@ async function main(): Promise<void> {
     await target.stop();
   }
   const report = buildReport(settings, measurements, code);
-  const name = `${settings.quick ? 'quick' : 'latest'}${settings.ferretdbIdIndex ? '-id-index' : ''}.json`;
+  const name = `${settings.quick ? 'quick' : 'latest'}.json`;
   const file = path.join(RESULTS_DIR, name);
   writeReport(report, file);
   console.log(`\n${formatReport(report)}\n\nwritten to ${path.relative(process.cwd(), file)}`);

@@ -7,11 +7,11 @@ export interface BenchSettings {
   /** BENCH_PROFILE=1: only the profile (database round trips and step timings per job). */
   profile: boolean;
   /**
-   * BENCH_FERRETDB_ID_INDEX=1, a what-if: gives FerretDB's SQLite tables the index its `_id`
-   * lookups can use (see ferretdb-id-index.ts). Not the shipped dev stack; results go to a file of
-   * their own.
+   * BENCH_WORKER_NICE (default 10, 0 = none): the worker process's nice value. On one shared host
+   * the accept path is the interactive part and jobs are queued work, so the worker yields the
+   * CPU to the API when both want it (what separate machines or CPU limits give in production).
    */
-  ferretdbIdIndex: boolean;
+  workerNice: number;
   accept: {
     /** Open-loop request rates (req/s), each held for `seconds`. */
     rates: number[];
@@ -55,7 +55,7 @@ const pid = z.coerce.number().int().positive().optional();
 const benchEnvironment = z.object({
   BENCH_QUICK: flag,
   BENCH_PROFILE: flag,
-  BENCH_FERRETDB_ID_INDEX: flag,
+  BENCH_WORKER_NICE: z.coerce.number().int().min(0).max(19).default(10),
   BENCH_E2E_JOBS: count,
   BENCH_E2E_CONCURRENCY: count,
   BENCH_MEMORY_JOBS: count,
@@ -87,16 +87,13 @@ export function readSettings(source: NodeJS.ProcessEnv = process.env): BenchSett
   const env = parsed.data;
   const quick = env.BENCH_QUICK;
   const memoryJobs = env.BENCH_MEMORY_JOBS ?? (quick ? 400 : 10_000);
-  if (env.EASEL_URL && env.BENCH_FERRETDB_ID_INDEX) {
-    throw new Error('BENCH_FERRETDB_ID_INDEX changes the dev stack this benchmark starts: unset EASEL_URL.');
-  }
   if (env.EASEL_URL && !env.EASEL_ADMIN_TOKEN) {
     throw new Error('EASEL_URL needs EASEL_ADMIN_TOKEN: the benchmark creates its own account.');
   }
   return {
     quick,
     profile: env.BENCH_PROFILE,
-    ferretdbIdIndex: env.BENCH_FERRETDB_ID_INDEX,
+    workerNice: env.BENCH_WORKER_NICE,
     accept: {
       rates: ACCEPT_RATES,
       seconds: env.BENCH_RATE_SECONDS ?? (quick ? 3 : 10),

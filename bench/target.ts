@@ -4,7 +4,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { DEFAULT_CATALOG } from '../core/catalog';
 import { freePort, startDevStack, type DevStack } from '../infra/devstack/devstack';
-import { startIdIndexer, type IdIndexer } from './ferretdb-id-index';
 import { answersOk, startEaselProcess, type EaselProcess } from './processes';
 import type { RemoteTarget } from './settings';
 
@@ -39,8 +38,8 @@ export interface LocalTargetOptions {
    * own: the profile's counting proxy. Called once per role.
    */
   routeMongo?: (role: Role, serverUri: string) => Promise<string>;
-  /** The BENCH_FERRETDB_ID_INDEX what-if (see ferretdb-id-index.ts). */
-  ferretdbIdIndex?: boolean;
+  /** The worker process's nice value (see BenchSettings.workerNice). */
+  workerNice?: number;
   /** Extra `node` flags for a process (the profile's `--cpu-prof`). */
   nodeArgs?: (role: Role) => string[];
   /** Told about every API and worker process once it is ready. */
@@ -79,15 +78,12 @@ export async function startLocalTarget(options: LocalTargetOptions): Promise<Ben
     log,
   });
   const processes: EaselProcess[] = [];
-  let indexer: IdIndexer | undefined;
   const stop = async (): Promise<void> => {
     await Promise.all(processes.splice(0).map((p) => p.stop()));
-    await indexer?.stop();
     await stack.stop();
     fs.rmSync(dir, { recursive: true, force: true });
   };
   try {
-    if (options.ferretdbIdIndex) indexer = await startIdIndexer(path.join(dir, 'devstack', 'ferretdb'), log);
     const configFile = path.join(dir, 'easel.json');
     fs.writeFileSync(configFile, JSON.stringify(sandboxConfig()));
     const adminToken = `bench-admin-${randomBytes(12).toString('hex')}`;
@@ -114,7 +110,9 @@ export async function startLocalTarget(options: LocalTargetOptions): Promise<Ben
       LOG_LEVEL: 'warn',
     });
     const start = async (role: Role, database: string, ready: () => Promise<boolean>): Promise<void> => {
-      const started = await startEaselProcess(role, env(role, database), ready, options.nodeArgs?.(role));
+      const started = await startEaselProcess(role, env(role, database), ready, options.nodeArgs?.(role), {
+        ...(role === 'worker' && options.workerNice && { nice: options.workerNice }),
+      });
       processes.push(started);
       options.onStarted?.(started);
     };

@@ -5,7 +5,6 @@ import { performance } from 'node:perf_hooks';
 import type { SectionContext } from '../context';
 import { cpuByArea, type CpuArea } from '../cpu-profile';
 import { createBenchAccount } from '../easel-client';
-import { ID_INDEX_WHAT_IF } from '../ferretdb-id-index';
 import { describeCode, type CodeVersion } from '../provenance';
 import { forEachConcurrently } from '../load';
 import { histogramMeans, scrape, type HistogramMean, type Samples } from '../prometheus';
@@ -44,7 +43,7 @@ export interface ProfileRound {
   jobs_in_database: number;
   /** `POST /v1/imagine` alone: what the API process does per accepted request. */
   accept_api: RoundTrips;
-  /** Everything the worker does per job (reserve, start, generate, settle). */
+  /** Everything the worker does per job (start, generate, settle). */
   job_worker: RoundTrips;
   /** The API per job when the client also long-polls the job (`?wait=30`) until it ends. */
   submit_and_follow_api: RoundTrips;
@@ -53,7 +52,6 @@ export interface ProfileRound {
 
 export interface ProfileResult {
   note: string;
-  what_if: string | null;
   code: CodeVersion;
   /** One job at a time on an (almost) empty database: the floor of a job's latency. */
   serial: JobsPhase;
@@ -186,7 +184,7 @@ export async function runProfile(
   try {
     target = await startLocalTarget({
       log,
-      ferretdbIdIndex: settings.ferretdbIdIndex,
+      workerNice: settings.workerNice,
       // One profile per thread: a folder per process.
       nodeArgs: (role) => ['--cpu-prof', `--cpu-prof-dir=${path.join(profileDir, role)}`],
       onStarted: (p) => (startUpMs[p.role] = p.readyAfterMs),
@@ -223,7 +221,6 @@ export async function runProfile(
     }
     const result: ProfileResult = {
       note: NOTE,
-      what_if: settings.ferretdbIdIndex ? ID_INDEX_WHAT_IF : null,
       code,
       serial,
       fresh,
@@ -239,7 +236,7 @@ export async function runProfile(
         ...Object.entries(cpu_by_area).map(([role, areas]) => formatAreas(role, areas)),
       ].join('\n'),
     );
-    const file = path.join(resultsDir, `profile${settings.ferretdbIdIndex ? '-id-index' : ''}.json`);
+    const file = path.join(resultsDir, 'profile.json');
     fs.mkdirSync(resultsDir, { recursive: true });
     fs.writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
     log(`written to ${path.relative(process.cwd(), file)}`);

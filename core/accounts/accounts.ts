@@ -74,6 +74,16 @@ apiKeySchema.index({ key_id: 1 }, { unique: true });
 
 export const API_KEY_PREFIX = 'ek_';
 
+/**
+ * How long this process reuses an API key's authentication (account included): every request
+ * would otherwise cost two database reads. Key revocations and account changes made through this
+ * process apply at once; made through another API process, within this time.
+ */
+export const AUTH_CACHE_MS = 2_000;
+const AUTH_CACHE_MAX_ENTRIES = 10_000;
+
+type Authenticated = { account: Account; keyId: string } | null;
+
 /** Starts (or confirms) the per-account timer that renews billing periods. */
 export interface PeriodScheduler {
   ensureRenewal(accountId: string): Promise<void>;
@@ -112,6 +122,9 @@ export class AccountService {
     this.accounts = connection.models.Account ?? connection.model<Account>('Account', accountSchema);
     this.keys = connection.models.ApiKey ?? connection.model<ApiKeyRecord>('ApiKey', apiKeySchema);
   }
+
+  /** Recent authentications by key hash (see AUTH_CACHE_MS). */
+  private readonly authCache = new Map<string, { expires: number; value: Authenticated }>();
 
   async init(): Promise<void> {
     for (const model of [this.accounts, this.keys]) {
@@ -174,6 +187,7 @@ export class AccountService {
   /** Whole-document write through the driver: mongoose's casting drops Mixed arrays of objects. */
   private async replaceAccount(account: Account): Promise<void> {
     const { _id, ...rest } = account;
+    this.authCache.clear();
     await this.accounts.collection.replaceOne(
       { _id } as unknown as mongoose.mongo.Filter<mongoose.mongo.Document>,
       rest,
@@ -375,15 +389,30 @@ export class AccountService {
     if (!record) throw notFound('API key');
     if (record.revoked_at) return;
     await this.keys.replaceOne({ _id: record._id }, { ...record, revoked_at: this.clock() });
+    this.authCache.delete(record._id);
   }
 
-  /** The account behind an API key; null for an unknown or revoked key. One primary-key read each. */
-  async authenticate(key: string): Promise<{ account: Account; keyId: string } | null> {
+  /**
+   * The account behind an API key; null for an unknown or revoked key. Two primary-key reads,
+   * reused for AUTH_CACHE_MS.
+   */
+  async authenticate(key: string): Promise<Authenticated> {
     if (!key.startsWith(API_KEY_PREFIX)) return null;
-    const record = await this.keys.findById(sha256Hex(key)).lean<ApiKeyRecord>();
-    if (!record || record.revoked_at) return null;
-    const account = await this.accounts.findById(record.account_id).lean<Account>();
-    return account ? { account, keyId: record.key_id } : null;
+    const hash = sha256Hex(key);
+    const now = Date.now();
+    const cached = this.authCache.get(hash);
+    if (cached && cached.expires > now) return cached.value;
+    const record = await this.keys.findById(hash).lean<ApiKeyRecord>();
+    const account =
+      record && !record.revoked_at ? await this.accounts.findById(record.account_id).lean<Account>() : null;
+    const value = record && account ? { account, keyId: record.key_id } : null;
+    this.authCache.delete(hash);
+    this.authCache.set(hash, { expires: now + AUTH_CACHE_MS, value });
+    if (this.authCache.size > AUTH_CACHE_MAX_ENTRIES) {
+      const oldest = this.authCache.keys().next().value;
+      if (oldest !== undefined) this.authCache.delete(oldest);
+    }
+    return value;
   }
 }
 

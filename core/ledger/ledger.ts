@@ -126,6 +126,8 @@ export interface LedgerOptions {
 }
 
 const DEFAULT_MAX_CONFLICT_RETRIES = 1000;
+/** The least time between two head-hint writes of one account by one process. */
+const HINT_INTERVAL_MS = 250;
 
 function isDuplicateKey(err: unknown): boolean {
   return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 11000;
@@ -163,7 +165,9 @@ export class Ledger {
 
   /**
    * Updates the account's head hint off the movement's critical path. Writes for one account are
-   * chained (the newest pending one wins), so the hint only moves forward from this process.
+   * chained (the newest pending one wins), so the hint only moves forward from this process, and
+   * spaced HINT_INTERVAL_MS apart: a busy account's hint costs a few writes a second, not one per
+   * movement, and a reader probes past the few entries it lags behind.
    */
   private publishHint(accountId: string, entry: LedgerEntry): void {
     const inFlight = this.hintWrites.get(accountId);
@@ -179,9 +183,11 @@ export class Ledger {
           { upsert: true },
         )
         .catch(() => undefined); // a hint: readers probe past a stale one
+      // Movements during the pause only replace the pending entry; the newest is written next.
+      await new Promise((r) => setTimeout(r, HINT_INTERVAL_MS));
       const state = this.hintWrites.get(accountId);
-      const next = state?.next;
-      if (state && next) {
+      if (state?.next) {
+        const next = state.next;
         state.next = undefined;
         state.writing = write(next);
       } else {
