@@ -72,6 +72,7 @@ const HEARTBEAT_EVERY_MS = 2_000;
  */
 class JobWriter {
   private chain: Promise<void> = Promise.resolve();
+  private lastProgress: number | undefined;
 
   constructor(
     private readonly jobs: JobStore,
@@ -81,6 +82,16 @@ class JobWriter {
   update(set: Parameters<JobStore['update']>[1]): Promise<void> {
     this.chain = this.chain.then(() => this.jobs.update(this.jobId, set));
     return this.chain;
+  }
+
+  /**
+   * Records upstream progress when it moved. Completion (1) is left to the settlement, which
+   * writes it with the images: one write per job fewer.
+   */
+  progress(progress: number): Promise<void> {
+    if (progress >= 1 || progress === this.lastProgress) return this.chain;
+    this.lastProgress = progress;
+    return this.update({ progress });
   }
 
   addAttempt(attempt: JobAttempt): Promise<void> {
@@ -167,7 +178,7 @@ export function createGenerateActivity(deps: GenerateDeps) {
       const result: PollResult = await adapter.poll(upstreamJobId, context);
       heartbeat({ upstreamJobId });
       if (result.status === 'completed') return result.images;
-      if (result.progress !== undefined) await writer.update({ progress: result.progress });
+      if (result.progress !== undefined) await writer.progress(result.progress);
       wait = result.pollAfterMs ?? pollInterval;
     }
   }
@@ -197,7 +208,7 @@ export function createGenerateActivity(deps: GenerateDeps) {
       const signal = AbortSignal.any([cancelled, timeoutSignal]);
       const context: ProviderCallContext = {
         signal,
-        onProgress: (progress) => void writer.update({ progress }).catch(() => undefined),
+        onProgress: (progress) => void writer.progress(progress).catch(() => undefined),
       };
       let images: UpstreamImage[];
       if (resume) {

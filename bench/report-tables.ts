@@ -56,6 +56,11 @@ export function formatReport(r: Report): string {
         `p99 ${t.accept_p99_at_50_rps_ms.target} ms: ${verdict(t.accept_p99_at_50_rps_ms)}`,
       ],
       [
+        `same, worker paused (jobs wait in Temporal)`,
+        `${show(r.accept_p50_ms_worker_paused, ' ms')} / ${show(r.accept_p99_ms_worker_paused, ' ms')}`,
+        '',
+      ],
+      [
         `accept at saturation (${r.settings.accept.saturationConcurrency} callers)`,
         show(r.accept_rps, ' req/s'),
         '',
@@ -86,7 +91,11 @@ export function formatReport(r: Report): string {
     ? markdownTable(
         ['load', 'sent', 'accepted/s', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'not 202'],
         r.accept_table.map((row) => [
-          row.mode === 'open' ? `${row.offered_rps} req/s` : `saturation, ${row.concurrency} callers`,
+          row.mode === 'open'
+            ? `${row.offered_rps} req/s`
+            : row.mode === 'open_worker_paused'
+              ? `${row.offered_rps} req/s, worker paused`
+              : `saturation, ${row.concurrency} callers`,
           row.sent,
           row.accepted_rps,
           row.p50_ms,

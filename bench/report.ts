@@ -35,6 +35,9 @@ export interface Report {
   accept_p50_ms: number | null;
   accept_p99_ms: number | null;
   accept_rps: number | null;
+  /** At the same rate with the worker stopped: the accept path without job execution beside it. */
+  accept_p50_ms_worker_paused: number | null;
+  accept_p99_ms_worker_paused: number | null;
   e2e_p50_ms: number | null;
   e2e_p99_ms: number | null;
   e2e_jobs_per_s: number | null;
@@ -90,6 +93,9 @@ export function buildReport(settings: BenchSettings, m: Measurements, code: Code
   const atEnd = describeCode().commit;
   const reported = m.accept?.find((r) => r.mode === 'open' && r.offered_rps === settings.accept.reportedRate);
   const saturation = m.accept?.find((r) => r.mode === 'saturation');
+  const paused = m.accept?.find(
+    (r) => r.mode === 'open_worker_paused' && r.offered_rps === settings.accept.reportedRate,
+  );
   const ratio =
     m.e2e && m.baseline && m.baseline.jobs_per_s > 0
       ? round(m.e2e.jobs_per_s / m.baseline.jobs_per_s, 2)
@@ -105,6 +111,8 @@ export function buildReport(settings: BenchSettings, m: Measurements, code: Code
     accept_p50_ms: reported?.p50_ms ?? null,
     accept_p99_ms: reported?.p99_ms ?? null,
     accept_rps: saturation?.accepted_rps ?? null,
+    accept_p50_ms_worker_paused: paused?.p50_ms ?? null,
+    accept_p99_ms_worker_paused: paused?.p99_ms ?? null,
     e2e_p50_ms: m.e2e?.submit_to_succeeded.p50_ms ?? null,
     e2e_p99_ms: m.e2e?.submit_to_succeeded.p99_ms ?? null,
     e2e_jobs_per_s: m.e2e?.jobs_per_s ?? null,

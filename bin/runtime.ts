@@ -195,7 +195,7 @@ export async function startEasel(options: StartOptions): Promise<Easel> {
           logger,
           olderThanMs: env.EASEL_UNSTARTED_JOB_AFTER_MS,
         },
-        Math.max(100, Math.round(env.EASEL_UNSTARTED_JOB_AFTER_MS / 5)),
+        env.EASEL_UNSTARTED_JOB_AFTER_MS,
       );
       cleanups.push(stopSweep);
       if (role === 'worker') {

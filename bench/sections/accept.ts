@@ -6,7 +6,12 @@ import { perSecond, round, summarize } from '../stats';
 
 /** One load step of the accept path (`POST /v1/imagine` answered 202). */
 export interface AcceptRow {
-  mode: 'open' | 'saturation';
+  /**
+   * `open`: a fixed rate while the worker runs the jobs on the same cores; `open_worker_paused`:
+   * the same with the worker stopped (SIGSTOP), the jobs waiting in Temporal: the accept path's
+   * own cost, as on API machines of their own; `saturation`: closed loop.
+   */
+  mode: 'open' | 'open_worker_paused' | 'saturation';
   /** The fixed request rate of an open-loop step. */
   offered_rps: number | null;
   /** The callers of the closed-loop (saturation) step. */
@@ -79,6 +84,28 @@ export async function benchAccept({ settings, target, client, log }: SectionCont
     );
     rows.push(row);
     log(`  ${row.accepted_rps} accepted/s, p50 ${row.p50_ms} ms, p99 ${row.p99_ms} ms`);
+    await client.waitUntilIdle();
+  }
+
+  const workerPid = target.pids().worker;
+  if (workerPid !== undefined) {
+    const rate = settings.accept.reportedRate;
+    log(`accept: ${rate} req/s for ${settings.accept.seconds} s, worker paused (SIGSTOP)`);
+    const cpu = measureCpu(target.pids());
+    process.kill(workerPid, 'SIGSTOP');
+    let result: LoadResult;
+    try {
+      result = await openLoop(call, { rate, seconds: settings.accept.seconds });
+    } finally {
+      process.kill(workerPid, 'SIGCONT');
+    }
+    const row = toRow(
+      result,
+      { mode: 'open_worker_paused', offered_rps: rate, concurrency: null },
+      cpu(result.outcomes.ok ?? 0),
+    );
+    rows.push(row);
+    log(`  ${row.accepted_rps} accepted/s, p50 ${row.p50_ms} ms, p99 ${row.p99_ms} ms; draining the backlog`);
     await client.waitUntilIdle();
   }
 
