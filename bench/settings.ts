@@ -102,7 +102,7 @@ export function readSettings(source: NodeJS.ProcessEnv = process.env): BenchSett
       saturationSeconds: env.BENCH_RATE_SECONDS ?? (quick ? 3 : 10),
     },
     e2e: {
-      jobs: env.BENCH_E2E_JOBS ?? (quick ? 60 : 300),
+      jobs: env.BENCH_E2E_JOBS ?? (quick ? 60 : 1_000),
       concurrency: env.BENCH_E2E_CONCURRENCY ?? 16,
     },
     memory: {

@@ -268,7 +268,10 @@ export async function startEasel(options: StartOptions): Promise<Easel> {
           app.use('/v1', imagineRoutes(submitter));
           app.use('/v1', jobRoutes({ jobs, temporal: client, baseUrl: () => boundBaseUrl }));
           app.use('/v1', webhookRoutes(accounts));
-          app.use('/v1', openAiRoutes({ submitter, jobs, images, baseUrl: () => boundBaseUrl }));
+          app.use(
+            '/v1',
+            openAiRoutes({ submitter, jobs, temporal: client, images, baseUrl: () => boundBaseUrl }),
+          );
           app.use('/v1', usageRoutes(jobs, catalog));
         },
       });

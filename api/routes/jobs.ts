@@ -3,6 +3,7 @@ import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { z } from 'zod';
 import { ApiError, badRequest, notFound } from '../../core/errors';
 import type { ImageStore } from '../../core/images';
+import { waitForJob } from '../../core/jobs/job-start';
 import { isTerminal, type JobRecord, type JobStore } from '../../core/jobs/jobs';
 import { presentJob } from '../jobs-view';
 import { currentAccount } from '../middleware';
@@ -54,12 +55,14 @@ export function jobRoutes({ jobs, temporal, baseUrl }: JobRouteDeps): Router {
   router.get('/jobs/:id', async (req, res) => {
     const account = currentAccount(req);
     const { wait } = parseInput(getQuery, req.query, 'query');
-    let closed = false;
-    req.on('close', () => (closed = true));
-    const job = await jobs.waitForTerminal(
+    const left = new AbortController();
+    req.on('close', () => left.abort());
+    const job = await waitForJob(
+      temporal,
+      jobs,
       await ownJob(account._id, req.params.id),
       (wait ?? 0) * 1000,
-      () => closed,
+      left.signal,
     );
     res.json(presentJob(job, baseUrl()));
   });

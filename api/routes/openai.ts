@@ -1,7 +1,9 @@
 import { Router } from 'express';
+import type { Client } from '@temporalio/client';
 import { z } from 'zod';
 import { ApiError } from '../../core/errors';
 import type { ImageStore } from '../../core/images';
+import { waitForJob } from '../../core/jobs/job-start';
 import type { JobStore } from '../../core/jobs/jobs';
 import { ASPECT_RATIOS, type AspectRatio } from '../../providers/types';
 import { currentAccount } from '../middleware';
@@ -48,6 +50,7 @@ export function aspectRatioForSize(size: string): AspectRatio {
 export function openAiRoutes(deps: {
   submitter: JobSubmitter;
   jobs: JobStore;
+  temporal: Client;
   images: ImageStore;
   baseUrl: () => string;
 }): Router {
@@ -67,9 +70,9 @@ export function openAiRoutes(deps: {
       },
       req.header('idempotency-key'),
     );
-    let closed = false;
-    res.on('close', () => (closed = true));
-    const job = await deps.jobs.waitForTerminal(accepted, SYNC_WAIT_MS, () => closed);
+    const left = new AbortController();
+    res.on('close', () => left.abort());
+    const job = await waitForJob(deps.temporal, deps.jobs, accepted, SYNC_WAIT_MS, left.signal);
     if (job.status !== 'succeeded') {
       if (job.status === 'queued' || job.status === 'running') {
         throw new ApiError(

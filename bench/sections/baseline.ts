@@ -19,7 +19,8 @@ export interface BaselineResult {
   cpu: CpuUse;
 }
 
-const WARM_UP_WORKFLOWS = 16;
+/** As many as the Easel run warms up with. */
+const WARM_UP_WORKFLOWS = 100;
 
 let runtimeInstalled = false;
 

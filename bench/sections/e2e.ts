@@ -30,7 +30,8 @@ export interface E2eResult {
   cpu: CpuUse;
 }
 
-const WARM_UP_JOBS = 16;
+/** Enough to get past JIT compilation and first-use costs in every process. */
+const WARM_UP_JOBS = 100;
 
 /**
  * Submits `jobs` jobs, `concurrency` at a time, each followed with `GET /v1/jobs/:id?wait=30`

@@ -9,7 +9,7 @@ import type { ImagineInput } from '../../activities/jobs';
 import type { imagineJobWorkflow } from '../../workflows/imagine';
 import type { Logger } from '../logger';
 import type { Ledger } from '../ledger/ledger';
-import type { JobRecord, JobStore } from './jobs';
+import { isTerminal, type JobRecord, type JobStore } from './jobs';
 
 /** How long a submission waits for Temporal to take a start (the client retries in between). */
 const START_DEADLINE_MS = 10_000;
@@ -127,4 +127,30 @@ export function scheduleUnstartedJobSweep(sweep: UnstartedJobSweep, everyMs: num
     clearInterval(timer);
     await current;
   };
+}
+
+/**
+ * Waits up to `timeoutMs` for a job to finish: on Temporal's long-poll for its workflow's close
+ * (one request however long the job takes, instead of re-reading the document), then reads the
+ * document, which the workflow settles before it closes. When the workflow cannot be waited on
+ * (not started yet, Temporal unreachable) the document is polled for the time left.
+ */
+export async function waitForJob(
+  client: Client,
+  jobs: JobStore,
+  job: JobRecord,
+  timeoutMs: number,
+  abandoned?: AbortSignal,
+): Promise<JobRecord> {
+  if (isTerminal(job.status) || timeoutMs <= 0) return job;
+  const deadline = Date.now() + timeoutMs;
+  const stop = AbortSignal.any([AbortSignal.timeout(timeoutMs), ...(abandoned ? [abandoned] : [])]);
+  try {
+    await client.withAbortSignal(stop, () => client.workflow.getHandle(job._id).result());
+  } catch {
+    // Timed out, the caller left, the workflow failed or is unknown: the document tells.
+  }
+  const current = (await jobs.get(job._id)) ?? job;
+  if (isTerminal(current.status) || Date.now() >= deadline || abandoned?.aborted) return current;
+  return jobs.waitForTerminal(current, deadline - Date.now(), () => abandoned?.aborted ?? false);
 }
