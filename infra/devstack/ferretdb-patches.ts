@@ -70,6 +70,8 @@ export async function preparePatchedFerretdb(
   const copy = path.join(workDir, 'ferretdb-src');
   await fs.promises.rm(workDir, { recursive: true, force: true });
   await fs.promises.cp(moduleDir, copy, { recursive: true });
+  // The module cache is read-only; the copy must be writable to patch it and, later, to remove it.
+  await makeWritable(copy);
   for (const [i, patch] of FERRETDB_PATCHES.entries()) {
     const file = path.join(copy, patch.file);
     const source = await fs.promises.readFile(file, 'utf8');
@@ -78,8 +80,6 @@ export async function preparePatchedFerretdb(
     if (matches !== expected) {
       throw new Error(`FerretDB patch ${i} expects ${expected} match(es) in ${patch.file}, found ${matches}`);
     }
-    // Files copied from the module cache are read-only.
-    await fs.promises.rm(file);
     await fs.promises.writeFile(file, source.replaceAll(patch.find, patch.replace));
   }
   const goMod = await fs.promises.readFile(path.join(goModuleDir, 'go.mod'), 'utf8');
@@ -87,4 +87,13 @@ export async function preparePatchedFerretdb(
   await fs.promises.writeFile(modfile, `${goMod}\nreplace ${FERRETDB_MODULE} => ${copy}\n`);
   await fs.promises.copyFile(path.join(goModuleDir, 'go.sum'), path.join(workDir, 'go.sum'));
   return modfile;
+}
+
+async function makeWritable(dir: string): Promise<void> {
+  await fs.promises.chmod(dir, 0o755);
+  for (const entry of await fs.promises.readdir(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) await makeWritable(full);
+    else await fs.promises.chmod(full, 0o644);
+  }
 }
