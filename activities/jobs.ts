@@ -30,6 +30,43 @@ export interface ReservedCredits {
   split?: ReservationSplit;
 }
 
+/** A reservation's ledger entry as the workflow carries it. */
+export function reservedCreditsOf(entry: LedgerEntry): ReservedCredits {
+  return { seq: entry.seq, credits: entry.credits, ...(entry.reservation && { split: entry.reservation }) };
+}
+
+/** The reverse: what the ledger's capture and release take. */
+export function asLedgerReservation(r: {
+  credits: number;
+  split?: ReservationSplit | undefined;
+}): Pick<LedgerEntry, 'credits' | 'reservation'> {
+  return { credits: r.credits, ...(r.split && { reservation: r.split }) };
+}
+
+/** The job document written once its credits are reserved (status queued). */
+export function queuedJobRecord(input: ImagineInput): JobRecord {
+  const submittedAt = new Date(input.submittedAt);
+  return {
+    _id: input.jobId,
+    account_id: input.accountId,
+    plan: input.plan,
+    status: 'queued',
+    model: input.model,
+    request: input.request,
+    request_hash: input.requestHash,
+    ...(input.idempotencyKey !== undefined && { idempotency_key: input.idempotencyKey }),
+    credits_reserved: input.credits,
+    credits_charged: 0,
+    images: [],
+    attempts: [],
+    error: null,
+    progress: null,
+    upstream: null,
+    created_at: submittedAt,
+    updated_at: submittedAt,
+  };
+}
+
 export type ReservationResult =
   | {
       status: 'reserved';
@@ -147,31 +184,15 @@ export function createJobActivities({
         }
         throw err;
       }
-      await jobs.create({
-        _id: input.jobId,
-        account_id: input.accountId,
-        plan: input.plan,
-        status: 'queued',
-        model: input.model,
-        request: input.request,
-        request_hash: input.requestHash,
-        ...(input.idempotencyKey !== undefined && { idempotency_key: input.idempotencyKey }),
-        credits_reserved: input.credits,
-        credits_charged: 0,
-        images: [],
-        attempts: [],
-        error: null,
-        progress: null,
-        upstream: null,
-        created_at: new Date(input.submittedAt),
-      });
+      await jobs.create(queuedJobRecord(input));
+      const { seq, credits, split } = reservedCreditsOf(reservation);
       return {
         status: 'reserved',
         jobId: input.jobId,
         requestHash: input.requestHash,
-        credits: reservation.credits,
-        reservationSeq: reservation.seq,
-        ...(reservation.reservation && { split: reservation.reservation }),
+        credits,
+        reservationSeq: seq,
+        ...(split && { split }),
       };
     },
 
@@ -186,7 +207,7 @@ export function createJobActivities({
      */
     async settleJob(input: SettleInput): Promise<SettleResult> {
       const reservation: Pick<LedgerEntry, 'credits' | 'reservation'> | null = input.reservation
-        ? { credits: input.reservation.credits, reservation: input.reservation.split }
+        ? asLedgerReservation(input.reservation)
         : await ledger.entryAt(input.accountId, input.reservationSeq);
       let charged = 0;
       let released = 0;

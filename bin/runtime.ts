@@ -21,7 +21,7 @@ import type { Catalog } from '../core/catalog';
 import { publicBaseUrl, resolveDataDir, type Environment } from '../core/config';
 import { connectDatabase, pingDatabase } from '../core/db';
 import { LocalDiskImageStore } from '../core/images';
-import { scheduleUnstartedJobSweep } from '../core/jobs/job-start';
+import { scheduleUnstartedJobSweep } from '../core/jobs/job-workflow';
 import { JobStore } from '../core/jobs/jobs';
 import { settledJobsCheck } from '../core/jobs/settlement-audit';
 import { AuditService } from '../core/ledger/audit';
@@ -186,18 +186,16 @@ export async function startEasel(options: StartOptions): Promise<Easel> {
         await running;
       });
       running.catch((err: unknown) => logger.error({ err }, 'worker stopped'));
-      const stopSweep = scheduleUnstartedJobSweep(
-        {
+      cleanups.push(
+        scheduleUnstartedJobSweep({
           client,
           taskQueue: env.TEMPORAL_TASK_QUEUE,
           jobs,
           ledger,
           logger,
           olderThanMs: env.EASEL_UNSTARTED_JOB_AFTER_MS,
-        },
-        env.EASEL_UNSTARTED_JOB_AFTER_MS,
+        }),
       );
-      cleanups.push(stopSweep);
       if (role === 'worker') {
         const server = await serveMetrics(metrics, temporalMetricsUrl, env.HOST, env.WORKER_METRICS_PORT);
         cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));

@@ -73,8 +73,9 @@ function errorOf(err: unknown): { code: string; message: string; attempts?: JobA
 }
 
 /**
- * One image job, its credits reserved by the API: generate → store → capture; on failure, timeout or cancellation the
- * whole reservation is released in a scope that cannot itself be cancelled. The job document is
+ * One image job, its credits reserved by the API: generate → store → capture; on failure,
+ * timeout or cancellation the whole reservation is released in a scope that cannot itself be
+ * cancelled. The job document is
  * written by the activities, so readers never query this workflow.
  */
 export async function imagineJobWorkflow(input: ImagineInput): Promise<ImagineOutcome> {

@@ -2,13 +2,19 @@ import { createHash } from 'node:crypto';
 import { Router, type Request, type Response } from 'express';
 import type { Client } from '@temporalio/client';
 import { z } from 'zod';
-import type { ImagineInput, ReservedCredits } from '../../activities/jobs';
+import {
+  asLedgerReservation,
+  queuedJobRecord,
+  reservedCreditsOf,
+  type ImagineInput,
+  type ReservedCredits,
+} from '../../activities/jobs';
 import { randomToken, sha256Hex } from '../../core/accounts/ids';
 import type { Account, AccountService } from '../../core/accounts/accounts';
 import type { Catalog } from '../../core/catalog';
 import type { ProviderConfig } from '../../core/deployments';
 import { ApiError, badRequest } from '../../core/errors';
-import { hasWorkflow, startJobWorkflow } from '../../core/jobs/job-start';
+import { hasWorkflow, startJobWorkflow } from '../../core/jobs/job-workflow';
 import type { JobRecord, JobRequest, JobStore } from '../../core/jobs/jobs';
 import { MovementRefused } from '../../core/ledger/ledger';
 import type { RequestRateLimiter } from '../../core/rate-limit';
@@ -185,7 +191,8 @@ export class JobSubmitter {
       if (earlier) return sameRequestOrRefuse(earlier, requestHash);
     }
     const reservation = await this.reserve(account, input);
-    const job = queuedJob({ ...input, reservation });
+    // The answer is the document as written: no read-back.
+    const job = queuedJobRecord({ ...input, reservation });
     if (!(await deps.jobs.create(job))) {
       // A concurrent request with the same Idempotency-Key wrote the job first (and reserved its
       // credits: the reservation above was that one, replayed). Answer with that job.
@@ -211,11 +218,7 @@ export class JobSubmitter {
         input.credits,
         input.maxConcurrentJobs,
       );
-      return {
-        seq: entry.seq,
-        credits: entry.credits,
-        ...(entry.reservation && { split: entry.reservation }),
-      };
+      return reservedCreditsOf(entry);
     } catch (err) {
       if (!(err instanceof MovementRefused)) throw err;
       const refusal = err.refusal;
@@ -255,11 +258,12 @@ export class JobSubmitter {
       if (await hasWorkflow(deps.temporal, input.jobId).catch(() => false)) return;
       const message =
         'Easel could not start this job (the workflow service did not answer); its credits were released.';
-      const { credits, split } = input.reservation;
-      await deps.accounts.ledger.release(input.accountId, input.jobId, 'not_started', {
-        credits,
-        ...(split && { reservation: split }),
-      });
+      await deps.accounts.ledger.release(
+        input.accountId,
+        input.jobId,
+        'not_started',
+        asLedgerReservation(input.reservation),
+      );
       await deps.jobs.update(input.jobId, {
         status: 'failed',
         error: { code: 'not_started', message },
@@ -282,30 +286,6 @@ function sameRequestOrRefuse(job: JobRecord, requestHash: string): JobRecord {
     );
   }
   return job;
-}
-
-/** The job document the API writes once the credits are reserved; also its answer (no read-back). */
-function queuedJob(input: ImagineInput): JobRecord {
-  const now = new Date(input.submittedAt);
-  return {
-    _id: input.jobId,
-    account_id: input.accountId,
-    plan: input.plan,
-    status: 'queued',
-    model: input.model,
-    request: input.request,
-    request_hash: input.requestHash,
-    ...(input.idempotencyKey !== undefined && { idempotency_key: input.idempotencyKey }),
-    credits_reserved: input.credits,
-    credits_charged: 0,
-    images: [],
-    attempts: [],
-    error: null,
-    progress: null,
-    upstream: null,
-    created_at: now,
-    updated_at: now,
-  };
 }
 
 export function imagineRoutes(submitter: JobSubmitter): Router {

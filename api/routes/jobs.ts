@@ -3,7 +3,7 @@ import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { z } from 'zod';
 import { ApiError, badRequest, notFound } from '../../core/errors';
 import type { ImageStore } from '../../core/images';
-import { waitForJob } from '../../core/jobs/job-start';
+import { waitForJob } from '../../core/jobs/job-workflow';
 import { isTerminal, type JobRecord, type JobStore } from '../../core/jobs/jobs';
 import { presentJob } from '../jobs-view';
 import { currentAccount } from '../middleware';

@@ -3,7 +3,7 @@ import type { Client } from '@temporalio/client';
 import { z } from 'zod';
 import { ApiError } from '../../core/errors';
 import type { ImageStore } from '../../core/images';
-import { waitForJob } from '../../core/jobs/job-start';
+import { waitForJob } from '../../core/jobs/job-workflow';
 import type { JobStore } from '../../core/jobs/jobs';
 import { ASPECT_RATIOS, type AspectRatio } from '../../providers/types';
 import { currentAccount } from '../middleware';

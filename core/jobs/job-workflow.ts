@@ -5,7 +5,7 @@ import {
   WorkflowNotFoundError,
   type Client,
 } from '@temporalio/client';
-import type { ImagineInput } from '../../activities/jobs';
+import { reservedCreditsOf, type ImagineInput } from '../../activities/jobs';
 import type { imagineJobWorkflow } from '../../workflows/imagine';
 import type { Logger } from '../logger';
 import type { Ledger } from '../ledger/ledger';
@@ -59,9 +59,11 @@ export interface UnstartedJobSweep {
   jobs: JobStore;
   ledger: Ledger;
   logger: Logger;
-  /** A queued job this old without a workflow was orphaned by an API that stopped mid-submit. */
+  /**
+   * A queued job this old without a workflow was orphaned by an API that stopped mid-submit; the
+   * sweep also runs this often.
+   */
   olderThanMs: number;
-  now?: () => number;
 }
 
 /**
@@ -71,8 +73,7 @@ export interface UnstartedJobSweep {
  * Returns how many it started.
  */
 export async function startUnstartedJobs(sweep: UnstartedJobSweep): Promise<number> {
-  const now = sweep.now?.() ?? Date.now();
-  const stale = await sweep.jobs.queuedBefore(new Date(now - sweep.olderThanMs), 100);
+  const stale = await sweep.jobs.queuedBefore(new Date(Date.now() - sweep.olderThanMs), 100);
   let started = 0;
   for (const job of stale) {
     if (await hasWorkflow(sweep.client, job._id)) continue;
@@ -84,11 +85,7 @@ export async function startUnstartedJobs(sweep: UnstartedJobSweep): Promise<numb
     }
     await startJobWorkflow(sweep.client, sweep.taskQueue, {
       ...inputOf(job),
-      reservation: {
-        seq: reservation.seq,
-        credits: reservation.credits,
-        ...(reservation.reservation && { split: reservation.reservation }),
-      },
+      reservation: reservedCreditsOf(reservation),
     });
     sweep.logger.warn({ jobId: job._id }, 'started a job whose submission stopped before its workflow');
     started++;
@@ -114,14 +111,14 @@ function inputOf(job: JobRecord): ImagineInput {
   };
 }
 
-/** Runs the sweep every `everyMs` until stopped; one sweep at a time, failures logged. */
-export function scheduleUnstartedJobSweep(sweep: UnstartedJobSweep, everyMs: number): () => Promise<void> {
+/** Runs the sweep every `olderThanMs` until stopped; one sweep at a time, failures logged. */
+export function scheduleUnstartedJobSweep(sweep: UnstartedJobSweep): () => Promise<void> {
   let current: Promise<unknown> = Promise.resolve();
   const timer = setInterval(() => {
     current = current
       .then(() => startUnstartedJobs(sweep))
       .catch((err: unknown) => sweep.logger.warn({ err }, 'unstarted-job sweep failed'));
-  }, everyMs);
+  }, sweep.olderThanMs);
   timer.unref();
   return async () => {
     clearInterval(timer);
