@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { isTerminal } from '../core/jobs/jobs';
 import { sleep } from './stats';
 
 /** The parts of a job (`GET /v1/jobs/:id`) the benchmark reads. */
@@ -9,9 +10,6 @@ export interface JobView {
   completed_at: string | null;
   error: { code: string; message: string } | null;
 }
-
-const TERMINAL = new Set<JobView['status']>(['succeeded', 'failed', 'canceled']);
-export const isTerminal = (job: JobView): boolean => TERMINAL.has(job.status);
 
 /** A zero-latency sandbox job takes well under a second: two minutes means it is stuck. */
 const JOB_TIMEOUT_MS = 120_000;
@@ -55,7 +53,12 @@ export class EaselClient {
       ...(body !== undefined && { body: JSON.stringify(body) }),
     });
     const text = await res.text();
-    return { status: res.status, body: (text ? JSON.parse(text) : {}) as T };
+    try {
+      return { status: res.status, body: (text ? JSON.parse(text) : {}) as T };
+    } catch {
+      // A proxy's HTML error page: keep its status and text for the report.
+      return { status: res.status, body: { text: text.slice(0, 500) } as T };
+    }
   }
 
   /** `POST /v1/imagine` with the benchmark's job: 202 and the job, or another status. */
@@ -79,7 +82,7 @@ export class EaselClient {
     for (;;) {
       const answer = await this.request<JobView>('GET', `/v1/jobs/${id}?wait=30`);
       if (answer.status !== 200) throw new HttpError(answer.status, `GET /v1/jobs/${id}`, answer.body);
-      if (isTerminal(answer.body) || Date.now() > deadline) return answer.body;
+      if (isTerminal(answer.body.status) || Date.now() > deadline) return answer.body;
     }
   }
 

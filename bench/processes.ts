@@ -1,9 +1,9 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { REPO_ROOT } from '../infra/devstack/devstack';
 import { sleep } from './stats';
 
-const REPO = path.resolve(__dirname, '..');
 const START_TIMEOUT_MS = 120_000;
 
 /** An Easel entry point (`bin/api.ts` or `bin/worker.ts`) running as a child process. */
@@ -28,11 +28,17 @@ export async function startEaselProcess(
   options: { nice?: number } = {},
 ): Promise<EaselProcess> {
   const spawnedAt = Date.now();
-  const command = [process.execPath, ...nodeArgs, '--import', 'tsx', path.join(REPO, 'bin', `${role}.ts`)];
+  const command = [
+    process.execPath,
+    ...nodeArgs,
+    '--import',
+    'tsx',
+    path.join(REPO_ROOT, 'bin', `${role}.ts`),
+  ];
   // `nice` execs the program: the pid stays the program's, and every thread it starts inherits.
   const niced = options.nice ? ['nice', '-n', String(options.nice), ...command] : command;
   const child: ChildProcess = spawn(niced[0]!, niced.slice(1), {
-    cwd: REPO,
+    cwd: REPO_ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -122,5 +122,8 @@ export function formatReport(r: Report): string {
       ]),
   );
   const series = r.memory ? memorySeries(r.memory) : '';
-  return [headline, accept, cpu, series].filter(Boolean).join('\n\n');
+  const failed = Object.entries(r.errors ?? {})
+    .map(([section, error]) => `**${section} failed:** ${error}`)
+    .join('\n');
+  return [failed, headline, accept, cpu, series].filter(Boolean).join('\n\n');
 }

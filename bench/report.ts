@@ -17,6 +17,8 @@ export interface Measurements {
   baseline?: BaselineResult;
   memory?: MemoryResult;
   ledger?: LedgerResult;
+  /** Sections that failed, with the error: their figures are missing from the report. */
+  errors: Record<string, string>;
 }
 
 export interface Target {
@@ -68,6 +70,8 @@ export interface Report {
   baseline: BaselineResult | null;
   memory: MemoryResult | null;
   ledger: LedgerResult | null;
+  /** Sections that failed, with their error. */
+  errors: Record<string, string>;
 }
 
 function growthPct(first: number | null | undefined, last: number | null | undefined): number | null {
@@ -140,6 +144,7 @@ export function buildReport(settings: BenchSettings, m: Measurements, code: Code
     baseline: m.baseline ?? null,
     memory: m.memory ?? null,
     ledger: m.ledger ?? null,
+    errors: m.errors,
   };
 }
 

@@ -51,15 +51,35 @@ async function sectionContext(
 async function measure(settings: BenchSettings, target: BenchTarget): Promise<Measurements> {
   const m: Measurements = {
     target: settings.remote?.url ?? 'local dev stack (FerretDB + Temporal dev server)',
+    errors: {},
+  };
+  /** A failing section is reported in the results; the sections after it still run. */
+  const section = async (name: string, run: () => Promise<void>): Promise<void> => {
+    try {
+      await run();
+    } catch (err) {
+      m.errors[name] = err instanceof Error ? err.message : String(err);
+      log(`${name}: FAILED — ${m.errors[name]}`);
+    }
   };
   const e2e = await sectionContext(settings, target, 'e2e', false);
-  m.e2e = await benchEndToEnd(e2e);
-  if (target.temporal) m.baseline = await benchBaseline(e2e, target.temporal);
-  else log('baseline: skipped (set BENCH_TEMPORAL_ADDRESS)');
-  m.accept = await benchAccept(await sectionContext(settings, target, 'accept', true));
-  if (target.ledgerMongoUri) m.ledger = await benchLedger(e2e, target.ledgerMongoUri);
-  else log('ledger: skipped (set BENCH_MONGODB_URI to a scratch database)');
-  m.memory = await benchMemory(await sectionContext(settings, target, 'memory', true));
+  await section('e2e', async () => void (m.e2e = await benchEndToEnd(e2e)));
+  if (target.temporal) {
+    const temporal = target.temporal;
+    await section('baseline', async () => void (m.baseline = await benchBaseline(e2e, temporal)));
+  } else log('baseline: skipped (set BENCH_TEMPORAL_ADDRESS)');
+  await section(
+    'accept',
+    async () => void (m.accept = await benchAccept(await sectionContext(settings, target, 'accept', true))),
+  );
+  if (target.ledgerMongoUri) {
+    const uri = target.ledgerMongoUri;
+    await section('ledger', async () => void (m.ledger = await benchLedger(e2e, uri)));
+  } else log('ledger: skipped (set BENCH_MONGODB_URI to a scratch database)');
+  await section(
+    'memory',
+    async () => void (m.memory = await benchMemory(await sectionContext(settings, target, 'memory', true))),
+  );
   return m;
 }
 
@@ -91,7 +111,7 @@ async function main(): Promise<void> {
 main().then(
   () => process.exit(0),
   (err: unknown) => {
-    console.error(err instanceof Error ? (err.stack ?? err.message) : err);
+    console.error(err); // with its cause (a refused connection names the address)
     process.exit(1);
   },
 );

@@ -92,12 +92,17 @@ export async function benchAccept({ settings, target, client, log }: SectionCont
     const rate = settings.accept.reportedRate;
     log(`accept: ${rate} req/s for ${settings.accept.seconds} s, worker paused (SIGSTOP)`);
     const cpu = measureCpu(target.pids());
+    // Resumed on any exit too: an interrupted run must not leave the worker (maybe the user's own,
+    // with EASEL_URL) stopped.
+    const resume = (): void => void process.kill(workerPid, 'SIGCONT');
+    process.once('exit', resume);
     process.kill(workerPid, 'SIGSTOP');
     let result: LoadResult;
     try {
       result = await openLoop(call, { rate, seconds: settings.accept.seconds });
     } finally {
-      process.kill(workerPid, 'SIGCONT');
+      resume();
+      process.removeListener('exit', resume);
     }
     const row = toRow(
       result,

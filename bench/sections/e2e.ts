@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { SectionContext } from '../context';
-import { isTerminal, type EaselClient } from '../easel-client';
+import { isTerminal } from '../../core/jobs/jobs';
+import type { EaselClient } from '../easel-client';
 import { forEachConcurrently } from '../load';
 import { measureCpu, type CpuUse } from '../resources';
 import { perSecond, round, summarize, type LatencySummary } from '../stats';
@@ -53,7 +54,7 @@ export async function runJobs(
     if (job.status === 'succeeded' && job.completed_at) {
       run.succeeded += 1;
       run.serverMs.push(Date.parse(job.completed_at) - Date.parse(job.created_at));
-    } else if (isTerminal(job)) {
+    } else if (isTerminal(job.status)) {
       run.failed += 1;
     } else {
       run.stuck.push(job.id);

@@ -82,7 +82,16 @@ export async function benchMemory(ctx: SectionContext): Promise<MemoryResult> {
       await forEachConcurrently(size, concurrency, async () => {
         await client.submit();
       });
-      await client.waitUntilIdle({ everyMs: IDLE_POLL_MS });
+      try {
+        // Within the section's time box: a stuck job ends the section, not the run.
+        await client.waitUntilIdle({
+          everyMs: IDLE_POLL_MS,
+          timeoutMs: Math.max(1_000, deadline - Date.now()),
+        });
+      } catch (err) {
+        stoppedEarly = err instanceof Error ? err.message : String(err);
+        break;
+      }
       const batchMs = performance.now() - begun;
       busyMs += batchMs;
       done += size;

@@ -97,7 +97,11 @@ class Profiler {
       scrape(target.workerMetricsUrl!),
       scrape(`${target.baseUrl}/metrics`),
     ]);
-    return new Map([...worker, ...api]);
+    // Both processes export Easel's series (the API's job and provider histograms stay at zero):
+    // add them up, or the API's zeros would hide the worker's figures.
+    const merged = new Map(worker);
+    for (const [series, value] of api) merged.set(series, (merged.get(series) ?? 0) + value);
+    return merged;
   }
 
   async warmUp(): Promise<void> {
