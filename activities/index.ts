@@ -1,4 +1,6 @@
 import type { AccountService } from '../core/accounts/accounts';
+import type { JobStore } from '../core/jobs/store';
+import type { Ledger } from '../core/ledger/ledger';
 import { createBillingActivities } from './billing';
 import { createGenerateActivity, type GenerateDeps } from './generate';
 import { createJobActivities, type JobActivityDeps } from './jobs';
@@ -6,8 +8,9 @@ import { createWebhookActivities, type WebhookDeps } from './webhooks';
 
 export interface ActivityDeps {
   accounts: AccountService;
-  jobs: JobActivityDeps['jobs'];
-  generate: GenerateDeps;
+  ledger: Ledger;
+  jobs: JobStore;
+  router: GenerateDeps['router'];
   onSettled?: JobActivityDeps['onSettled'];
   webhooks: Omit<WebhookDeps, 'accounts' | 'jobs'> & { initialRetryMs?: number };
 }
@@ -17,14 +20,14 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...createBillingActivities(deps.accounts),
     ...createJobActivities({
-      accounts: deps.accounts,
+      ledger: deps.ledger,
       jobs: deps.jobs,
       ...(deps.onSettled && { onSettled: deps.onSettled }),
       ...(deps.webhooks.initialRetryMs !== undefined && {
         webhookInitialRetryMs: deps.webhooks.initialRetryMs,
       }),
     }),
-    ...createGenerateActivity(deps.generate),
+    ...createGenerateActivity({ router: deps.router, jobs: deps.jobs }),
     ...createWebhookActivities({ ...deps.webhooks, accounts: deps.accounts, jobs: deps.jobs }),
   };
 }

@@ -1,6 +1,6 @@
 import { creditsToUsdMicros, type Catalog } from '../core/catalog';
 import type { SettledJob } from './jobs';
-import type { Metrics } from '../core/metrics';
+import type { Metrics } from '../platform/metrics';
 
 /** Turns a settled job into the money and job metrics (worker side). */
 export function recordSettlement(metrics: Metrics, catalog: Catalog) {

@@ -1,10 +1,10 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { AccountService } from '../core/accounts/accounts';
-import type { JobStore, WebhookAttempt } from '../core/jobs/jobs';
-import type { Metrics } from '../core/metrics';
+import type { JobStore, WebhookAttempt } from '../core/jobs/store';
+import type { Metrics } from '../platform/metrics';
 import { signatureHeaders } from '../core/webhooks/signing';
 import { checkWebhookTarget } from '../core/webhooks/targets';
-import { presentJob } from '../api/jobs-view';
+import { presentJob } from '../core/jobs/view';
 
 export interface WebhookDeps {
   accounts: AccountService;

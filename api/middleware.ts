@@ -1,8 +1,9 @@
 import type { NextFunction, Request, Response } from 'express';
 import { randomUUID } from 'node:crypto';
-import { ApiError, unauthorized } from '../core/errors';
-import type { Logger } from '../core/logger';
-import { assertActive, tokensEqual, type Account, type AccountService } from '../core/accounts/accounts';
+import { tokensEqual } from '../platform/ids';
+import { ApiError, unauthorized } from './errors';
+import type { Logger } from '../platform/logger';
+import { assertActive, type Account, type AccountService } from '../core/accounts/accounts';
 
 declare module 'express-serve-static-core' {
   interface Request {
@@ -44,7 +45,7 @@ export function bearerToken(req: Request): string | undefined {
   return match?.[1];
 }
 
-/** Resolves the API key to its account. A revoked key fails at once: keys are read on every call. */
+/** Resolves the API key to its account (see AUTH_CACHE_MS for how soon a revocation applies). */
 export function requireApiKey(accounts: AccountService, options: { allowSuspended?: boolean } = {}) {
   return async (req: Request, _res: Response, next: NextFunction): Promise<void> => {
     const token = bearerToken(req);
@@ -78,35 +79,4 @@ export function requireAdmin(adminToken: string | undefined) {
 export function currentAccount(req: Request): Account {
   if (!req.account) throw unauthorized();
   return req.account;
-}
-
-/** The one place errors become responses: `{error: {code, message, details?}}`, never a stack trace. */
-export function errorHandler(err: unknown, req: Request, res: Response, _next: NextFunction): void {
-  if (err instanceof ApiError) {
-    for (const [name, value] of Object.entries(err.headers)) res.setHeader(name, value);
-    res.status(err.status).json({
-      error: { code: err.code, message: err.message, ...(err.details && { details: err.details }) },
-    });
-    return;
-  }
-  const bodyError = err as { type?: string; status?: number; message?: string };
-  if (bodyError.type === 'entity.parse.failed') {
-    res.status(400).json({ error: { code: 'invalid_json', message: 'The request body is not valid JSON.' } });
-    return;
-  }
-  if (bodyError.type === 'entity.too.large') {
-    res.status(413).json({ error: { code: 'body_too_large', message: 'The request body is too large.' } });
-    return;
-  }
-  (req.log ?? console).error({ err }, 'unhandled error');
-  res.status(500).json({
-    error: {
-      code: 'internal_error',
-      message: `Something went wrong on our side; retry, and quote request id ${req.id} if it persists.`,
-    },
-  });
-}
-
-export function notFoundHandler(req: Request, res: Response): void {
-  res.status(404).json({ error: { code: 'not_found', message: `No route for ${req.method} ${req.path}` } });
 }

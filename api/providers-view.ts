@@ -1,11 +1,30 @@
-import type { ProviderConfig } from '../core/deployments';
-import type { ProviderHealthBoard } from '../core/provider-health';
+import type { Deployment, ProviderConfig, RoutingStrategy } from '../routing/deployments';
+import type { DeploymentHealth } from '../routing/health';
+import type { WorkerHealth } from '../routing/health-board';
 
-/** `GET /admin/v1/providers`: configured deployments with every live worker's breaker view. */
-export function providerStatus(
-  config: ProviderConfig,
-  workers: Awaited<ReturnType<ProviderHealthBoard['workers']>>,
-): unknown {
+/** `GET /admin/v1/providers`. */
+export interface ProviderStatus {
+  sandbox_only: boolean;
+  unserved_models: string[];
+  default_strategy: RoutingStrategy;
+  routing: ProviderConfig['routing'];
+  note: string;
+  deployments: DeploymentStatus[];
+}
+
+export interface DeploymentStatus extends Pick<
+  Deployment,
+  'id' | 'type' | 'weight' | 'priority' | 'timeout_ms' | 'breaker' | 'models'
+> {
+  base_url: string | null;
+  max_concurrency: number | null;
+  requests_per_second: number | null;
+  /** Each live worker's view: breakers are per worker process. */
+  workers: Array<{ worker: string; updated_at: Date } & Partial<DeploymentHealth>>;
+}
+
+/** Configured deployments with every live worker's breaker view. */
+export function providerStatus(config: ProviderConfig, workers: WorkerHealth[]): ProviderStatus {
   return {
     sandbox_only: config.sandboxOnly,
     unserved_models: config.unservedModels,
@@ -26,7 +45,7 @@ export function providerStatus(
       workers: workers.map((w) => ({
         worker: w.worker,
         updated_at: w.updated_at,
-        ...(w.deployments[d.id] as object | undefined),
+        ...w.deployments[d.id],
       })),
     })),
   };

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { badRequest } from '../core/errors';
+import { InvalidInput } from '../core/errors';
 
 /** Parses a request part with a zod schema; a failure is a 400 naming each bad field. */
 export function parseInput<S extends z.ZodType>(schema: S, input: unknown, where = 'body'): z.infer<S> {
@@ -14,6 +14,6 @@ export function parseInput<S extends z.ZodType>(schema: S, input: unknown, where
     .map(([field, message]) => `${field}: ${message}`)
     .join('; ');
   return (() => {
-    throw badRequest(`Invalid ${where}: ${summary}`, { fields });
+    throw new InvalidInput(`Invalid ${where}: ${summary}`, fields);
   })();
 }

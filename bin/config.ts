@@ -1,6 +1,6 @@
-import { buildCatalog, CatalogConfigError, readConfigFile, type Catalog } from '../core/catalog';
-import type { Environment } from '../core/config';
-import { buildProviderConfig, type ProviderConfig } from '../core/deployments';
+import { buildCatalog, type Catalog } from '../core/catalog';
+import { ConfigurationError, readConfigFile, type Environment } from '../platform/config';
+import { buildProviderConfig, type ProviderConfig } from '../routing/deployments';
 import { createProvider, PROVIDER_TYPES } from '../providers/registry';
 import type { ImageProvider } from '../providers/types';
 
@@ -21,7 +21,7 @@ export function createAdapters(config: ProviderConfig): Map<string, ImageProvide
   for (const d of config.deployments) {
     const apiKey = d.api_key_env ? process.env[d.api_key_env] : undefined;
     if (d.api_key_env && !apiKey) {
-      throw new CatalogConfigError(
+      throw new ConfigurationError(
         `Deployment ${d.id}: environment variable ${d.api_key_env} (its API key) is not set.`,
       );
     }

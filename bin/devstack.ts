@@ -4,7 +4,7 @@
  * the binaries (CI does this before the tests, so the build is not timed as a test).
  */
 import path from 'node:path';
-import { parseEnvironment } from '../core/config';
+import { parseEnvironment } from '../platform/config';
 import { ensureDevStackBinaries, startDevStack } from '../infra/devstack/devstack';
 
 async function main(): Promise<void> {

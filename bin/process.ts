@@ -1,6 +1,5 @@
-import { ConfigurationError, parseEnvironment, type Environment } from '../core/config';
-import { CatalogConfigError } from '../core/catalog';
-import { createLogger, type Logger } from '../core/logger';
+import { ConfigurationError, parseEnvironment, type Environment } from '../platform/config';
+import { createLogger, type Logger } from '../platform/logger';
 import type { Easel } from './runtime';
 
 /**
@@ -35,7 +34,7 @@ export function runProcess(name: string, start: (env: Environment, logger: Logge
       process.on('SIGTERM', () => shutdown('SIGTERM'));
     },
     (err: unknown) => {
-      if (err instanceof ConfigurationError || err instanceof CatalogConfigError) {
+      if (err instanceof ConfigurationError) {
         console.error(err.message);
       } else {
         logger.fatal({ err }, 'start-up failed');

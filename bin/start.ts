@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { randomToken } from '../core/accounts/ids';
+import { randomToken } from '../platform/ids';
 import { runProcess } from './process';
 import { persistedSecret, startEasel, type Easel } from './runtime';
 
@@ -42,7 +42,7 @@ Ctrl-C stops Easel and the dev stack.
 /** Creates the demo account and key on first run; later runs print the saved key again. */
 async function ensureDemoAccount(easel: Easel, dataDir: string): Promise<string> {
   const keyFile = path.join(path.resolve(dataDir), 'demo-api-key');
-  if (!(await easel.accounts.accounts.findById(DEMO_ACCOUNT_ID).lean())) {
+  if (!(await easel.accounts.exists(DEMO_ACCOUNT_ID))) {
     await easel.accounts.create({ id: DEMO_ACCOUNT_ID, name: 'Demo', plan: 'hobby' });
   }
   const saved = fs.existsSync(keyFile) ? fs.readFileSync(keyFile, 'utf8').trim() : '';

@@ -1,6 +1,6 @@
-import fs from 'node:fs';
-import YAML from 'yaml';
 import { z } from 'zod';
+import { InvalidInput } from './errors';
+import { ConfigurationError } from '../platform/config';
 
 /**
  * The catalog: what Easel sells (models and their credit price), the plans that sell credits,
@@ -149,10 +149,6 @@ const catalogOverrideSchema = z
   })
   .passthrough();
 
-export class CatalogConfigError extends Error {
-  override name = 'CatalogConfigError';
-}
-
 export function formatIssues(source: string, issues: readonly z.core.$ZodIssue[]): string {
   const lines = issues.map((issue) => `  ${issue.path.map(String).join('.') || '(root)'}: ${issue.message}`);
   return `Invalid configuration in ${source}:\n${lines.join('\n')}`;
@@ -162,7 +158,7 @@ export function formatIssues(source: string, issues: readonly z.core.$ZodIssue[]
 export function buildCatalog(override: unknown, source = 'EASEL_CONFIG'): Catalog {
   if (override === undefined || override === null) return DEFAULT_CATALOG;
   const parsed = catalogOverrideSchema.safeParse(override);
-  if (!parsed.success) throw new CatalogConfigError(formatIssues(source, parsed.error.issues));
+  if (!parsed.success) throw new ConfigurationError(formatIssues(source, parsed.error.issues));
   const o = parsed.data;
   const merged = {
     ...DEFAULT_CATALOG,
@@ -172,25 +168,8 @@ export function buildCatalog(override: unknown, source = 'EASEL_CONFIG'): Catalo
     tasks: { ...DEFAULT_CATALOG.tasks, ...o.tasks },
   };
   const result = catalogSchema.safeParse(merged);
-  if (!result.success) throw new CatalogConfigError(formatIssues(source, result.error.issues));
+  if (!result.success) throw new ConfigurationError(formatIssues(source, result.error.issues));
   return result.data;
-}
-
-/** Reads a YAML or JSON file (JSON is valid YAML). */
-export function readConfigFile(file: string): unknown {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new CatalogConfigError(`Cannot read EASEL_CONFIG file ${file}: ${(err as Error).message}`);
-  }
-  try {
-    return YAML.parse(text) as unknown;
-  } catch (err) {
-    throw new CatalogConfigError(
-      `EASEL_CONFIG file ${file} is not valid YAML or JSON: ${(err as Error).message}`,
-    );
-  }
 }
 
 /** USD of `credits` on a plan, in integer micro-dollars (price / monthly credits per credit). */
@@ -213,4 +192,27 @@ export function addBillingPeriod(start: Date, period: BillingPeriod): Date {
   const lastDay = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 0)).getUTCDate();
   d.setUTCDate(Math.min(day, lastDay));
   return d;
+}
+
+/** Resolves `model` (or `auto` + `task`) to a catalog model; a 400 names the valid choices. */
+export function resolveModel(catalog: Catalog, model: string | undefined, task: string | undefined): string {
+  if (model !== undefined && model !== 'auto') {
+    if (!catalog.models[model]) {
+      throw new InvalidInput(`Unknown model "${model}".`, {
+        model: `one of auto, ${Object.keys(catalog.models).join(', ')}`,
+      });
+    }
+    return model;
+  }
+  if (task === undefined) {
+    throw new InvalidInput('model "auto" needs a task.', {
+      task: `one of ${Object.keys(catalog.tasks).join(', ')}`,
+    });
+  }
+  const routed = catalog.tasks[task];
+  if (!routed)
+    throw new InvalidInput(`Unknown task "${task}".`, {
+      task: `one of ${Object.keys(catalog.tasks).join(', ')}`,
+    });
+  return routed;
 }

@@ -1,26 +1,65 @@
 /**
- * Errors that reach API clients. Each carries an HTTP status and a stable `code`; the API's one
- * error middleware turns them into `{error: {code, message, details?}}`.
+ * What the domain refuses, in its own words. Each error carries a stable `code` that clients see
+ * and optional details; the API maps codes to HTTP statuses in one table (`api/errors.ts`), and
+ * nothing in the domain knows about HTTP.
  */
-export class ApiError extends Error {
+export class DomainError extends Error {
   constructor(
-    readonly status: number,
-    readonly code: string,
+    readonly code: DomainErrorCode,
     message: string,
     readonly details?: Record<string, unknown>,
-    readonly headers: Record<string, string> = {},
   ) {
     super(message);
-    this.name = 'ApiError';
+    this.name = new.target.name;
   }
 }
 
-export const badRequest = (message: string, details?: Record<string, unknown>): ApiError =>
-  new ApiError(400, 'invalid_request', message, details);
-export const unauthorized = (
-  message = 'Missing or invalid API key: send Authorization: Bearer <key>.',
-): ApiError => new ApiError(401, 'unauthorized', message);
-export const forbidden = (code: string, message: string): ApiError => new ApiError(403, code, message);
-export const notFound = (what: string): ApiError => new ApiError(404, 'not_found', `${what} not found`);
-export const conflict = (code: string, message: string, details?: Record<string, unknown>): ApiError =>
-  new ApiError(409, code, message, details);
+/** Every code a domain error can carry; the API's status table must name each one. */
+export type DomainErrorCode =
+  | 'invalid_request'
+  | 'not_found'
+  | 'account_suspended'
+  | 'model_unavailable'
+  | 'webhook_url_refused'
+  | 'idempotency_key_reused'
+  | 'insufficient_credits'
+  | 'concurrent_jobs_limit';
+
+/** Input the domain cannot act on; `fields` names each bad field and what is expected. */
+export class InvalidInput extends DomainError {
+  constructor(message: string, fields?: Record<string, string>) {
+    super('invalid_request', message, fields && { fields });
+  }
+}
+
+export class NotFound extends DomainError {
+  constructor(what: string) {
+    super('not_found', `${what} not found`);
+  }
+}
+
+export class AccountSuspended extends DomainError {
+  constructor() {
+    super('account_suspended', 'This account is suspended; contact the platform team to reactivate it.');
+  }
+}
+
+/** A catalog model that no configured provider deployment serves. */
+export class ModelUnavailable extends DomainError {
+  constructor(model: string) {
+    super(
+      'model_unavailable',
+      `No provider deployment serves "${model}" on this Easel; ask the platform team or pick another model.`,
+    );
+  }
+}
+
+/** An Idempotency-Key sent again with a different request. */
+export class IdempotencyKeyReused extends DomainError {
+  constructor() {
+    super(
+      'idempotency_key_reused',
+      'This Idempotency-Key was already used with a different request body; use a new key for a new request.',
+    );
+  }
+}

@@ -16,8 +16,8 @@ import { execFileSync } from 'node:child_process';
 import { format } from 'prettier';
 import { BIN_DIR, startDevStack } from '../infra/devstack/devstack';
 import { startEasel } from '../bin/runtime';
-import { parseEnvironment } from '../core/config';
-import { createLogger } from '../core/logger';
+import { parseEnvironment } from '../platform/config';
+import { createLogger } from '../platform/logger';
 import { sandboxProviders, waitFor, writeConfig } from './support/config';
 import { WebhookReceiver } from './support/webhook-receiver';
 

@@ -1,12 +1,6 @@
 import { ActivityFailure, ApplicationFailure, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-
-export interface WebhookDeliveryInput {
-  jobId: string;
-  accountId: string;
-  /** First retry delay; it doubles up to an hour, for a day in all. */
-  initialRetryMs: number;
-}
+import type { WebhookDeliveryInput } from '../core/jobs/contract';
 
 /**
  * Delivers a job's terminal event, retrying with exponential backoff for up to a day. A child of

@@ -1,8 +1,7 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import type { AccountService } from '../../core/accounts/accounts';
-import { creditsToUsdMicros, usdFromMicros, type Catalog } from '../../core/catalog';
-import { badRequest } from '../../core/errors';
+import { creditsToUsdMicros, resolveModel, usdFromMicros, type Catalog } from '../../core/catalog';
 import { currentAccount } from '../middleware';
 import { parseInput } from '../validation';
 
@@ -25,29 +24,6 @@ const estimateBody = z
     message: 'give a model or a task',
     path: ['model'],
   });
-
-/** Resolves `model` (or `auto` + `task`) to a catalog model; a 400 names the valid choices. */
-export function resolveModel(catalog: Catalog, model: string | undefined, task: string | undefined): string {
-  if (model !== undefined && model !== 'auto') {
-    if (!catalog.models[model]) {
-      throw badRequest(`Unknown model "${model}".`, {
-        fields: { model: `one of auto, ${Object.keys(catalog.models).join(', ')}` },
-      });
-    }
-    return model;
-  }
-  if (task === undefined) {
-    throw badRequest('model "auto" needs a task.', {
-      fields: { task: `one of ${Object.keys(catalog.tasks).join(', ')}` },
-    });
-  }
-  const routed = catalog.tasks[task];
-  if (!routed)
-    throw badRequest(`Unknown task "${task}".`, {
-      fields: { task: `one of ${Object.keys(catalog.tasks).join(', ')}` },
-    });
-  return routed;
-}
 
 export function catalogRoutes(catalog: Catalog): Router {
   const router = Router();

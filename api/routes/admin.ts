@@ -2,6 +2,8 @@ import { Router } from 'express';
 import { z } from 'zod';
 import type { AccountService } from '../../core/accounts/accounts';
 import type { AuditService } from '../../core/ledger/audit';
+import { available, type Ledger, type LedgerEntry } from '../../core/ledger/ledger';
+import type { ProviderStatus } from '../providers-view';
 import { parseInput } from '../validation';
 
 const rateLimitOverrides = z
@@ -37,11 +39,12 @@ const ledgerQuery = z.object({
 
 export interface AdminRouteDeps {
   accounts: AccountService;
+  ledger: Ledger;
   audit: AuditService;
-  providerStatus: () => Promise<unknown>;
+  providerStatus: () => Promise<ProviderStatus>;
 }
 
-export function adminRoutes({ accounts, audit, providerStatus }: AdminRouteDeps): Router {
+export function adminRoutes({ accounts, ledger, audit, providerStatus }: AdminRouteDeps): Router {
   const router = Router();
 
   router.post('/accounts', async (req, res) => {
@@ -114,7 +117,7 @@ export function adminRoutes({ accounts, audit, providerStatus }: AdminRouteDeps)
   router.get('/accounts/:id/ledger', async (req, res) => {
     await accounts.get(req.params.id);
     const query = parseInput(ledgerQuery, req.query, 'query');
-    const entries = await accounts.ledger.page(req.params.id, {
+    const entries = await ledger.page(req.params.id, {
       limit: query.limit,
       ...(query.before !== undefined && { before: query.before }),
     });
@@ -136,11 +139,10 @@ export function adminRoutes({ accounts, audit, providerStatus }: AdminRouteDeps)
   return router;
 }
 
-export function presentEntry(e: import('../../core/ledger/ledger').LedgerEntry): Record<string, unknown> {
-  const { _id: _ignored, account_id, balances, ...rest } = e;
-  return {
-    ...rest,
-    account_id,
-    balances: { ...balances, available: balances.plan + balances.purchased },
-  };
+/** A ledger entry as the admin API shows it: without its storage key, with the available balance. */
+export function presentEntry(e: LedgerEntry): Omit<LedgerEntry, '_id'> & {
+  balances: LedgerEntry['balances'] & { available: number };
+} {
+  const { _id: _ignored, ...rest } = e;
+  return { ...rest, balances: { ...e.balances, available: available(e.balances) } };
 }

@@ -2,26 +2,20 @@ import { createHash } from 'node:crypto';
 import { Router, type Request, type Response } from 'express';
 import type { Client } from '@temporalio/client';
 import { z } from 'zod';
-import {
-  asLedgerReservation,
-  queuedJobRecord,
-  reservedCreditsOf,
-  type ImagineInput,
-  type ReservedCredits,
-} from '../../activities/jobs';
-import { randomToken, sha256Hex } from '../../core/accounts/ids';
+import { randomToken, sha256Hex } from '../../platform/ids';
 import type { Account, AccountService } from '../../core/accounts/accounts';
-import type { Catalog } from '../../core/catalog';
-import type { ProviderConfig } from '../../core/deployments';
-import { ApiError, badRequest } from '../../core/errors';
+import { resolveModel, type Catalog } from '../../core/catalog';
+import { IdempotencyKeyReused, InvalidInput, ModelUnavailable } from '../../core/errors';
+import { queuedJobRecord, type ImagineInput, type Submission } from '../../core/jobs/contract';
 import { hasWorkflow, startJobWorkflow } from '../../core/jobs/job-workflow';
-import type { JobRecord, JobRequest, JobStore } from '../../core/jobs/jobs';
-import { MovementRefused } from '../../core/ledger/ledger';
-import type { RequestRateLimiter } from '../../core/rate-limit';
+import type { JobRecord, JobRequest, JobStore } from '../../core/jobs/store';
+import { presentJob } from '../../core/jobs/view';
+import { MovementRefused, type Ledger, type Reservation } from '../../core/ledger/ledger';
+import type { ProviderConfig } from '../../routing/deployments';
 import { ASPECT_RATIOS } from '../../providers/types';
-import { presentJob } from '../jobs-view';
+import { ApiError, tooManyRequests } from '../errors';
 import { currentAccount } from '../middleware';
-import { resolveModel } from './account';
+import type { RequestRateLimiter } from '../rate-limit';
 import { parseInput } from '../validation';
 
 const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
@@ -48,6 +42,7 @@ export interface SubmitDeps {
   catalog: Catalog;
   providers: ProviderConfig;
   accounts: AccountService;
+  ledger: Ledger;
   jobs: JobStore;
   temporal: Client;
   taskQueue: string;
@@ -73,22 +68,6 @@ function canonicalJson(value: unknown): string {
   return JSON.stringify(value);
 }
 
-function rateLimited(
-  code: string,
-  message: string,
-  retryAfterSeconds: number,
-  details: Record<string, unknown>,
-): ApiError {
-  const seconds = Math.max(1, Math.ceil(retryAfterSeconds));
-  return new ApiError(
-    429,
-    code,
-    message,
-    { ...details, retry_after_seconds: seconds },
-    { 'Retry-After': String(seconds) },
-  );
-}
-
 /**
  * Accepts an image job: checks the plan's request rate, validates, reserves the credits in the
  * ledger (too few answer 402 at once, leaving nothing behind), writes the queued job and starts
@@ -112,7 +91,7 @@ export class JobSubmitter {
     const wait = deps.rateLimiter.take(account._id, limits.requests_per_second);
     if (wait > 0) {
       deps.observe?.rateLimited?.(account.plan, 'requests_per_second');
-      throw rateLimited(
+      throw tooManyRequests(
         'rate_limited',
         `Too many requests: this account may submit ${limits.requests_per_second} per second.`,
         wait,
@@ -132,17 +111,11 @@ export class JobSubmitter {
     const { deps } = this;
     const limits = deps.accounts.effectiveRateLimits(account);
     const model = resolveModel(deps.catalog, body.model, body.task);
-    if (deps.providers.unservedModels.includes(model)) {
-      throw new ApiError(
-        400,
-        'model_unavailable',
-        `No provider deployment serves "${model}" on this Easel; ask the platform team or pick another model.`,
-      );
-    }
+    if (deps.providers.unservedModels.includes(model)) throw new ModelUnavailable(model);
     for (const fallback of body.fallback_models ?? []) {
       if (!deps.catalog.models[fallback]) {
-        throw badRequest(`Unknown fallback model "${fallback}".`, {
-          fields: { fallback_models: `unknown model "${fallback}"` },
+        throw new InvalidInput(`Unknown fallback model "${fallback}".`, {
+          fallback_models: `unknown model "${fallback}"`,
         });
       }
     }
@@ -150,8 +123,8 @@ export class JobSubmitter {
 
     const idempotencyKey = idempotencyKeyHeader?.trim();
     if (idempotencyKey !== undefined && (idempotencyKey.length === 0 || idempotencyKey.length > 255)) {
-      throw badRequest('Idempotency-Key must be 1 to 255 characters.', {
-        fields: { 'Idempotency-Key': 'length 1–255' },
+      throw new InvalidInput('Idempotency-Key must be 1 to 255 characters.', {
+        'Idempotency-Key': 'length 1–255',
       });
     }
     const requestHash = createHash('sha256').update(canonicalJson(body)).digest('hex');
@@ -172,73 +145,59 @@ export class JobSubmitter {
       ...(body.metadata !== undefined && { metadata: body.metadata }),
       ...(body.fallback_models !== undefined && { fallback_models: body.fallback_models }),
     };
-    const input: ImagineInput = {
-      jobId,
-      accountId: account._id,
-      plan: account.plan,
-      model,
-      creditsPerImage,
-      credits: creditsPerImage * body.n,
-      maxConcurrentJobs: limits.concurrent_jobs,
-      request,
+    const submission: Submission = {
       requestHash,
       ...(idempotencyKey !== undefined && { idempotencyKey }),
-      submittedAt: new Date().toISOString(),
     };
 
     if (idempotencyKey !== undefined) {
       const earlier = await deps.jobs.get(jobId);
       if (earlier) return sameRequestOrRefuse(earlier, requestHash);
     }
-    const reservation = await this.reserve(account, input);
+    const credits = creditsPerImage * body.n;
+    const reservation = await this.reserve(account, jobId, credits, limits.concurrent_jobs);
+    const input: ImagineInput = {
+      jobId,
+      accountId: account._id,
+      plan: account.plan,
+      model,
+      creditsPerImage,
+      request,
+      submittedAt: new Date().toISOString(),
+      reservation,
+    };
     // The answer is the document as written: no read-back.
-    const job = queuedJobRecord({ ...input, reservation });
+    const job = queuedJobRecord(input, submission);
     if (!(await deps.jobs.create(job))) {
       // A concurrent request with the same Idempotency-Key wrote the job first (and reserved its
       // credits: the reservation above was that one, replayed). Answer with that job.
       const twin = await deps.jobs.get(jobId);
       if (twin) {
         sameRequestOrRefuse(twin, requestHash);
-        await startJobWorkflow(deps.temporal, deps.taskQueue, { ...input, reservation });
+        await startJobWorkflow(deps.temporal, deps.taskQueue, input);
         return twin;
       }
     }
-    await this.start({ ...input, reservation });
-    deps.observe?.submitted?.(model, account.plan, input.credits);
+    await this.start(input);
+    deps.observe?.submitted?.(model, account.plan, credits);
     return job;
   }
 
   /** Reserves the job's credits in the ledger; too few credits or too many running jobs refuse it. */
-  private async reserve(account: Account, input: ImagineInput): Promise<ReservedCredits> {
+  private async reserve(
+    account: Account,
+    jobId: string,
+    credits: number,
+    maxConcurrentJobs: number,
+  ): Promise<Reservation> {
     const { deps } = this;
     try {
-      const { entry } = await deps.accounts.ledger.reserve(
-        input.accountId,
-        input.jobId,
-        input.credits,
-        input.maxConcurrentJobs,
-      );
-      return reservedCreditsOf(entry);
+      return (await deps.ledger.reserve(account._id, jobId, credits, maxConcurrentJobs)).reservation;
     } catch (err) {
-      if (!(err instanceof MovementRefused)) throw err;
-      const refusal = err.refusal;
-      if (refusal.refused === 'insufficient_credits') {
-        deps.observe?.insufficientCredits?.(account.plan);
-        throw new ApiError(
-          402,
-          'insufficient_credits',
-          `This job needs ${refusal.required} credits; ${refusal.available} are available. Buy or wait for more credits, or pick a cheaper model.`,
-          { available: refusal.available, required: refusal.required },
-        );
-      }
-      if (refusal.refused === 'concurrent_jobs') {
-        deps.observe?.rateLimited?.(account.plan, 'concurrent_jobs');
-        throw rateLimited(
-          'concurrent_jobs_limit',
-          `Too many running jobs: this account may run ${refusal.limit} at once. Retry when one finishes.`,
-          1,
-          { limit: 'concurrent_jobs', value: refusal.limit, running: refusal.open_reservations },
-        );
+      if (err instanceof MovementRefused) {
+        if (err.code === 'insufficient_credits') deps.observe?.insufficientCredits?.(account.plan);
+        if (err.code === 'concurrent_jobs_limit')
+          deps.observe?.rateLimited?.(account.plan, 'concurrent_jobs');
       }
       throw err;
     }
@@ -249,7 +208,7 @@ export class JobSubmitter {
    * credits released at once, and the client is told to retry: nothing is left holding credits.
    * (A process killed before this point leaves a queued job that the worker's sweep starts.)
    */
-  private async start(input: ImagineInput & { reservation: ReservedCredits }): Promise<void> {
+  private async start(input: ImagineInput): Promise<void> {
     const { deps } = this;
     try {
       await startJobWorkflow(deps.temporal, deps.taskQueue, input);
@@ -258,12 +217,7 @@ export class JobSubmitter {
       if (await hasWorkflow(deps.temporal, input.jobId).catch(() => false)) return;
       const message =
         'Easel could not start this job (the workflow service did not answer); its credits were released.';
-      await deps.accounts.ledger.release(
-        input.accountId,
-        input.jobId,
-        'not_started',
-        asLedgerReservation(input.reservation),
-      );
+      await deps.ledger.release(input.reservation, 'not_started');
       await deps.jobs.update(input.jobId, {
         status: 'failed',
         error: { code: 'not_started', message },
@@ -278,13 +232,7 @@ export class JobSubmitter {
 
 /** A repeated Idempotency-Key gets its job back, but only for the very same request body. */
 function sameRequestOrRefuse(job: JobRecord, requestHash: string): JobRecord {
-  if (job.request_hash !== requestHash) {
-    throw new ApiError(
-      422,
-      'idempotency_key_reused',
-      'This Idempotency-Key was already used with a different request body; use a new key for a new request.',
-    );
-  }
+  if (job.request_hash !== requestHash) throw new IdempotencyKeyReused();
   return job;
 }
 

@@ -1,11 +1,12 @@
 import { Router } from 'express';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { z } from 'zod';
-import { ApiError, badRequest, notFound } from '../../core/errors';
-import type { ImageStore } from '../../core/images';
+import { InvalidInput, NotFound } from '../../core/errors';
+import { ApiError } from '../errors';
+import type { ImageStore } from '../../platform/image-store';
 import { waitForJob } from '../../core/jobs/job-workflow';
-import { isTerminal, type JobRecord, type JobStore } from '../../core/jobs/jobs';
-import { presentJob } from '../jobs-view';
+import { isTerminal, type JobRecord, type JobStore } from '../../core/jobs/store';
+import { presentJob } from '../../core/jobs/view';
 import { currentAccount } from '../middleware';
 import { parseInput } from '../validation';
 
@@ -36,8 +37,8 @@ function decodeCursor(cursor: string): { created_at: Date; id: string } {
     if (Number.isNaN(created_at.getTime()) || typeof id !== 'string') throw new Error('bad cursor');
     return { created_at, id };
   } catch {
-    throw badRequest('Invalid cursor: pass next_cursor from the previous page unchanged.', {
-      fields: { cursor: 'invalid' },
+    throw new InvalidInput('Invalid cursor: pass next_cursor from the previous page unchanged.', {
+      cursor: 'invalid',
     });
   }
 }
@@ -48,7 +49,7 @@ export function jobRoutes({ jobs, temporal, baseUrl }: JobRouteDeps): Router {
   /** Another account's job is indistinguishable from a missing one. */
   async function ownJob(accountId: string, jobId: string): Promise<JobRecord> {
     const job = await jobs.get(jobId);
-    if (!job || job.account_id !== accountId) throw notFound('Job');
+    if (!job || job.account_id !== accountId) throw new NotFound('Job');
     return job;
   }
 
@@ -115,7 +116,7 @@ export function imageRoutes(images: ImageStore): Router {
   const router = Router();
   router.get('/images/:key', async (req, res) => {
     const image = await images.open(req.params.key);
-    if (!image) throw notFound('Image');
+    if (!image) throw new NotFound('Image');
     res.setHeader('Content-Type', image.contentType);
     res.setHeader('Content-Length', String(image.bytes));
     res.setHeader('Cache-Control', 'public, max-age=31536000, immutable');

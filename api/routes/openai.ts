@@ -1,10 +1,10 @@
 import { Router } from 'express';
 import type { Client } from '@temporalio/client';
 import { z } from 'zod';
-import { ApiError } from '../../core/errors';
-import type { ImageStore } from '../../core/images';
+import { ApiError } from '../errors';
+import type { ImageStore } from '../../platform/image-store';
 import { waitForJob } from '../../core/jobs/job-workflow';
-import type { JobStore } from '../../core/jobs/jobs';
+import type { JobStore } from '../../core/jobs/store';
 import { ASPECT_RATIOS, type AspectRatio } from '../../providers/types';
 import { currentAccount } from '../middleware';
 import { parseInput } from '../validation';

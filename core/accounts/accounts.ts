@@ -1,11 +1,11 @@
-import { timingSafeEqual } from 'node:crypto';
 import mongoose, { Schema, type Connection, type Model } from 'mongoose';
 import { addBillingPeriod, type Catalog, type Plan, type RateLimits } from '../catalog';
-import { ApiError, badRequest, notFound } from '../errors';
+import { AccountSuspended, InvalidInput, NotFound } from '../errors';
 import { available, type Balances } from '../ledger/balances';
-import { Ledger, MovementRefused, type LedgerEntry } from '../ledger/ledger';
+import type { Ledger, LedgerEntry } from '../ledger/ledger';
 import { newWebhookSecret } from '../webhooks/signing';
-import { newId, randomToken, sha256Hex } from './ids';
+import { typedCollection } from '../../platform/db';
+import { newId, randomToken, sha256Hex } from '../../platform/ids';
 
 export type AccountStatus = 'active' | 'suspended';
 
@@ -109,12 +109,12 @@ export interface AccountView {
 }
 
 export class AccountService {
-  readonly accounts: Model<Account>;
-  readonly keys: Model<ApiKeyRecord>;
+  private readonly accounts: Model<Account>;
+  private readonly keys: Model<ApiKeyRecord>;
 
   constructor(
     private readonly catalog: Catalog,
-    readonly ledger: Ledger,
+    private readonly ledger: Ledger,
     private readonly scheduler: PeriodScheduler,
     connection: Connection = mongoose.connection,
     private readonly clock: () => Date = () => new Date(),
@@ -149,8 +149,8 @@ export class AccountService {
 
   private assertPlan(plan: string): void {
     if (!this.catalog.plans[plan]) {
-      throw badRequest(`Unknown plan "${plan}".`, {
-        fields: { plan: `one of ${Object.keys(this.catalog.plans).join(', ')}` },
+      throw new InvalidInput(`Unknown plan "${plan}".`, {
+        plan: `one of ${Object.keys(this.catalog.plans).join(', ')}`,
       });
     }
   }
@@ -169,9 +169,7 @@ export class AccountService {
       created_at: now,
       updated_at: now,
     };
-    await this.accounts.collection.insertOne(
-      account as unknown as mongoose.mongo.OptionalId<mongoose.mongo.Document>,
-    );
+    await typedCollection(this.accounts).insertOne(account);
     if (this.catalog.trial_credits > 0) {
       await this.ledger.move(
         account._id,
@@ -188,10 +186,7 @@ export class AccountService {
   private async replaceAccount(account: Account): Promise<void> {
     const { _id, ...rest } = account;
     this.authCache.clear();
-    await this.accounts.collection.replaceOne(
-      { _id } as unknown as mongoose.mongo.Filter<mongoose.mongo.Document>,
-      rest,
-    );
+    await typedCollection(this.accounts).replaceOne({ _id }, rest);
   }
 
   async listIds(): Promise<string[]> {
@@ -201,8 +196,12 @@ export class AccountService {
 
   async get(accountId: string): Promise<Account> {
     const account = await this.accounts.findById(accountId).lean<Account>();
-    if (!account) throw notFound('Account');
+    if (!account) throw new NotFound('Account');
     return account;
+  }
+
+  async exists(accountId: string): Promise<boolean> {
+    return (await this.accounts.exists({ _id: accountId })) !== null;
   }
 
   async update(
@@ -295,17 +294,12 @@ export class AccountService {
     reason: string,
   ): Promise<{ entry: LedgerEntry; replayed: boolean }> {
     await this.get(accountId);
-    try {
-      return await this.ledger.move(
-        accountId,
-        `grant:${idempotencyKey}`,
-        { kind: 'grant', credits, bucket: 'purchased' },
-        { reason },
-      );
-    } catch (err) {
-      if (err instanceof MovementRefused) throw badRequest(err.message);
-      throw err;
-    }
+    return this.ledger.move(
+      accountId,
+      `grant:${idempotencyKey}`,
+      { kind: 'grant', credits, bucket: 'purchased' },
+      { reason },
+    );
   }
 
   async view(account: Account): Promise<AccountView> {
@@ -370,9 +364,7 @@ export class AccountService {
       revoked_at: null,
       ...(name !== undefined && { name }),
     };
-    await this.keys.collection.insertOne(
-      record as unknown as mongoose.mongo.OptionalId<mongoose.mongo.Document>,
-    );
+    await typedCollection(this.keys).insertOne(record);
     return { id: record.key_id, key, prefix: record.prefix };
   }
 
@@ -386,7 +378,7 @@ export class AccountService {
 
   async revokeKey(keyId: string): Promise<void> {
     const record = await this.keys.findOne({ key_id: keyId }).lean<ApiKeyRecord>();
-    if (!record) throw notFound('API key');
+    if (!record) throw new NotFound('API key');
     if (record.revoked_at) return;
     await this.keys.replaceOne({ _id: record._id }, { ...record, revoked_at: this.clock() });
     this.authCache.delete(record._id);
@@ -416,18 +408,6 @@ export class AccountService {
   }
 }
 
-export function tokensEqual(a: string, b: string): boolean {
-  const x = Buffer.from(sha256Hex(a), 'hex');
-  const y = Buffer.from(sha256Hex(b), 'hex');
-  return timingSafeEqual(x, y);
-}
-
 export function assertActive(account: Account): void {
-  if (account.status !== 'active') {
-    throw new ApiError(
-      403,
-      'account_suspended',
-      'This account is suspended; contact the platform team to reactivate it.',
-    );
-  }
+  if (account.status !== 'active') throw new AccountSuspended();
 }

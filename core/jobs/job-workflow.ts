@@ -5,11 +5,10 @@ import {
   WorkflowNotFoundError,
   type Client,
 } from '@temporalio/client';
-import { reservedCreditsOf, type ImagineInput } from '../../activities/jobs';
-import type { imagineJobWorkflow } from '../../workflows/imagine';
-import type { Logger } from '../logger';
+import { imagineInputOf, type ImagineInput, type ImagineOutcome } from './contract';
+import type { Logger } from '../../platform/logger';
 import type { Ledger } from '../ledger/ledger';
-import { isTerminal, type JobRecord, type JobStore } from './jobs';
+import { isTerminal, type JobRecord, type JobStore } from './store';
 
 /** How long a submission waits for Temporal to take a start (the client retries in between). */
 const START_DEADLINE_MS = 10_000;
@@ -27,7 +26,7 @@ export async function startJobWorkflow(
 ): Promise<void> {
   try {
     await client.withDeadline(Date.now() + START_DEADLINE_MS, () =>
-      client.workflow.start<typeof imagineJobWorkflow>('imagineJobWorkflow', {
+      client.workflow.start<(input: ImagineInput) => Promise<ImagineOutcome>>('imagineJobWorkflow', {
         workflowId: input.jobId,
         taskQueue,
         args: [input],
@@ -77,38 +76,17 @@ export async function startUnstartedJobs(sweep: UnstartedJobSweep): Promise<numb
   let started = 0;
   for (const job of stale) {
     if (await hasWorkflow(sweep.client, job._id)) continue;
-    const reservation = await sweep.ledger.findByKey(job.account_id, `reserve:${job._id}`);
+    const reservation = await sweep.ledger.findReservation(job.account_id, job._id);
     if (!reservation) {
       // Jobs are written after their reservation, so this is a document written by hand or a bug.
       sweep.logger.error({ jobId: job._id }, 'queued job without a reservation: left alone');
       continue;
     }
-    await startJobWorkflow(sweep.client, sweep.taskQueue, {
-      ...inputOf(job),
-      reservation: reservedCreditsOf(reservation),
-    });
+    await startJobWorkflow(sweep.client, sweep.taskQueue, imagineInputOf(job, reservation));
     sweep.logger.warn({ jobId: job._id }, 'started a job whose submission stopped before its workflow');
     started++;
   }
   return started;
-}
-
-/** The workflow input a job document describes (the reservation is added by the caller). */
-function inputOf(job: JobRecord): ImagineInput {
-  return {
-    jobId: job._id,
-    accountId: job.account_id,
-    plan: job.plan,
-    model: job.model,
-    creditsPerImage: job.credits_reserved / job.request.n,
-    credits: job.credits_reserved,
-    // Only the reservation step reads the concurrency limit, and the credits are reserved.
-    maxConcurrentJobs: 0,
-    request: job.request,
-    requestHash: job.request_hash,
-    ...(job.idempotency_key !== undefined && { idempotencyKey: job.idempotency_key }),
-    submittedAt: job.created_at.toISOString(),
-  };
 }
 
 /** Runs the sweep every `olderThanMs` until stopped; one sweep at a time, failures logged. */

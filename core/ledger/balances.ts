@@ -43,19 +43,34 @@ export function available(b: Balances): number {
 
 export type EntryKind = 'grant' | 'reserve' | 'capture' | 'release' | 'expire' | 'adjust';
 
-/** Where a reservation's credits came from, so that capture and release put them back exactly. */
-export interface ReservationSplit {
+/**
+ * A job's hold on credits, as its reserve movement made it. The API gets it from `reserve`, the
+ * workflow carries it, and the settlement hands it unchanged to `capture` or `release`.
+ */
+export interface Reservation {
+  account_id: string;
+  job_id: string;
+  /** Sequence number of the reserve entry. */
+  seq: number;
+  credits: number;
+  /** Where the credits came from, so that capture and release put them back exactly. */
   from_plan: number;
   from_purchased: number;
   /** The period whose plan credits were taken; released plan credits of an ended period expire. */
   period_start: string | null;
 }
 
+/** The part of a reservation that its reserve entry records (the rest is the entry itself). */
+export type ReservationSplit = Pick<Reservation, 'from_plan' | 'from_purchased' | 'period_start'>;
+
+/** What settling a reservation needs to know of it. */
+type Hold = ReservationSplit & Pick<Reservation, 'credits'>;
+
 export type Movement =
   | { kind: 'grant'; credits: number; bucket: 'plan' | 'purchased'; period?: BillingPeriodWindow | null }
   | { kind: 'reserve'; credits: number; max_open_reservations?: number }
-  | { kind: 'capture'; credits: number; reservation: ReservationSplit & { credits: number } }
-  | { kind: 'release'; reservation: ReservationSplit & { credits: number } }
+  | { kind: 'capture'; credits: number; reservation: Hold }
+  | { kind: 'release'; reservation: Hold }
   | { kind: 'expire'; period?: BillingPeriodWindow | null }
   | { kind: 'adjust'; credits: number };
 
@@ -167,7 +182,7 @@ export function applyMovement(b: Balances, m: Movement): EntryEffect | Refusal {
 
 function settle(
   b: Balances,
-  r: ReservationSplit & { credits: number },
+  r: Hold,
   returnPlan: number,
   returnPurchased: number,
   charged: number,

@@ -1,4 +1,6 @@
 import mongoose, { Schema, type Connection, type Model } from 'mongoose';
+import { DomainError, type DomainErrorCode } from '../errors';
+import { typedCollection } from '../../platform/db';
 import {
   applyMovement,
   available,
@@ -9,6 +11,7 @@ import {
   type EntryKind,
   type Movement,
   type Refusal,
+  type Reservation,
   type ReservationSplit,
 } from './balances';
 import { KeyedMutex } from './keyed-mutex';
@@ -100,16 +103,32 @@ const headSchema = new Schema<LedgerHead>(
   { versionKey: false, collection: 'ledger_heads' },
 );
 
-export class MovementRefused extends Error {
+/**
+ * The balances do not allow a movement; nothing was written. Its code is what clients see:
+ * `insufficient_credits`, `concurrent_jobs_limit`, or `invalid_request` for a malformed movement.
+ */
+export class MovementRefused extends DomainError {
   constructor(readonly refusal: Refusal) {
-    super(
-      refusal.refused === 'insufficient_credits'
-        ? `insufficient credits: ${refusal.required} required, ${refusal.available} available`
-        : refusal.refused === 'concurrent_jobs'
-          ? `concurrent jobs limit reached: ${refusal.open_reservations} of ${refusal.limit} running`
-          : refusal.message,
-    );
-    this.name = 'MovementRefused';
+    super(...describeRefusal(refusal));
+  }
+}
+
+function describeRefusal(r: Refusal): [DomainErrorCode, string, Record<string, unknown>?] {
+  switch (r.refused) {
+    case 'insufficient_credits':
+      return [
+        'insufficient_credits',
+        `This job needs ${r.required} credits; ${r.available} are available. Buy or wait for more credits, or pick a cheaper model.`,
+        { available: r.available, required: r.required },
+      ];
+    case 'concurrent_jobs':
+      return [
+        'concurrent_jobs_limit',
+        `Too many running jobs: this account may run ${r.limit} at once. Retry when one finishes.`,
+        { limit: 'concurrent_jobs', value: r.limit, running: r.open_reservations },
+      ];
+    case 'invalid':
+      return ['invalid_request', r.message];
   }
 }
 
@@ -133,8 +152,30 @@ function isDuplicateKey(err: unknown): boolean {
   return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 11000;
 }
 
+export interface ReserveResult {
+  reservation: Reservation;
+  /** True when this job had reserved already: nothing moved this time. */
+  replayed: boolean;
+}
+
+/** The reservation a reserve entry made. */
+function reservationOf(entry: LedgerEntry): Reservation {
+  if (entry.kind !== 'reserve' || !entry.job_id || !entry.reservation) {
+    throw new Error(`ledger entry ${entry._id} is not a job's reservation`);
+  }
+  return {
+    account_id: entry.account_id,
+    job_id: entry.job_id,
+    seq: entry.seq,
+    credits: entry.credits,
+    from_plan: entry.reservation.from_plan,
+    from_purchased: entry.reservation.from_purchased,
+    period_start: entry.reservation.period_start,
+  };
+}
+
 export class Ledger {
-  readonly entries: Model<LedgerEntry>;
+  private readonly entries: Model<LedgerEntry>;
   private readonly heads: Model<LedgerHead>;
   private readonly mutex = new KeyedMutex();
   private readonly knownHeads = new Map<string, Head>();
@@ -176,12 +217,8 @@ export class Ledger {
       return;
     }
     const write = async (e: LedgerEntry): Promise<void> => {
-      await this.heads.collection
-        .replaceOne(
-          { _id: accountId } as unknown as mongoose.mongo.Filter<mongoose.mongo.Document>,
-          { seq: e.seq, balances: e.balances },
-          { upsert: true },
-        )
+      await typedCollection(this.heads)
+        .replaceOne({ _id: accountId }, { seq: e.seq, balances: e.balances }, { upsert: true })
         .catch(() => undefined); // a hint: readers probe past a stale one
       // Movements during the pause only replace the pending entry; the newest is written next.
       await new Promise((r) => setTimeout(r, HINT_INTERVAL_MS));
@@ -241,12 +278,8 @@ export class Ledger {
     return (await this.head(accountId))?.balances ?? EMPTY_BALANCES;
   }
 
-  async entryAt(accountId: string, seq: number): Promise<LedgerEntry | null> {
-    return this.entries.findById(entryId(accountId, seq)).lean<LedgerEntry>();
-  }
-
   /** Finds the entry that an idempotency key produced, if any (a full scan on FerretDB: rare path). */
-  async findByKey(accountId: string, idempotencyKey: string): Promise<LedgerEntry | null> {
+  private async findByKey(accountId: string, idempotencyKey: string): Promise<LedgerEntry | null> {
     return this.entries
       .findOne({ account_id: accountId, idempotency_key: idempotencyKey })
       .lean<LedgerEntry>();
@@ -320,9 +353,7 @@ export class Ledger {
         ...(effect.expired !== undefined && { expired: effect.expired }),
       };
       try {
-        await this.entries.collection.insertOne(
-          entry as unknown as mongoose.mongo.OptionalId<mongoose.mongo.Document>,
-        );
+        await typedCollection(this.entries).insertOne(entry);
       } catch (err) {
         if (!isDuplicateKey(err)) throw err;
         this.knownHeads.delete(accountId);
@@ -346,8 +377,8 @@ export class Ledger {
     jobId: string,
     credits: number,
     maxOpenReservations?: number,
-  ): Promise<MovementResult> {
-    return this.move(
+  ): Promise<ReserveResult> {
+    const { entry, replayed } = await this.move(
       accountId,
       `reserve:${jobId}`,
       {
@@ -357,44 +388,41 @@ export class Ledger {
       },
       { job_id: jobId },
     );
+    return { reservation: reservationOf(entry), replayed };
   }
 
-  private async reservationOf(accountId: string, jobId: string): Promise<LedgerEntry | null> {
-    return this.findByKey(accountId, `reserve:${jobId}`);
+  /** A job's reservation, looked up by its key (a scan on FerretDB: for repairs, not the hot path). */
+  async findReservation(accountId: string, jobId: string): Promise<Reservation | null> {
+    const entry = await this.findByKey(accountId, `reserve:${jobId}`);
+    return entry ? reservationOf(entry) : null;
   }
 
-  /** Charges `credits` (≤ reserved) and returns the rest. Null when the job never reserved. */
-  async capture(
-    accountId: string,
-    jobId: string,
-    credits: number,
-    reservation?: Pick<LedgerEntry, 'credits' | 'reservation'>,
-  ): Promise<MovementResult | null> {
-    const reserved = reservation ?? (await this.reservationOf(accountId, jobId));
-    if (!reserved?.reservation) return null;
+  /** Charges `credits` (≤ reserved) and returns the rest. */
+  async capture(reservation: Reservation, credits: number): Promise<MovementResult> {
     return this.move(
-      accountId,
-      `settle:${jobId}`,
-      { kind: 'capture', credits, reservation: { ...reserved.reservation, credits: reserved.credits } },
-      { job_id: jobId },
+      reservation.account_id,
+      `settle:${reservation.job_id}`,
+      { kind: 'capture', credits, reservation },
+      { job_id: reservation.job_id },
     );
   }
 
-  /** Returns the whole reservation. Null when the job never reserved. */
-  async release(
-    accountId: string,
-    jobId: string,
-    reason: string,
-    reservation?: Pick<LedgerEntry, 'credits' | 'reservation'>,
-  ): Promise<MovementResult | null> {
-    const reserved = reservation ?? (await this.reservationOf(accountId, jobId));
-    if (!reserved?.reservation) return null;
+  /** Returns the whole reservation. */
+  async release(reservation: Reservation, reason: string): Promise<MovementResult> {
     return this.move(
-      accountId,
-      `settle:${jobId}`,
-      { kind: 'release', reservation: { ...reserved.reservation, credits: reserved.credits } },
-      { job_id: jobId, reason },
+      reservation.account_id,
+      `settle:${reservation.job_id}`,
+      { kind: 'release', reservation },
+      { job_id: reservation.job_id, reason },
     );
+  }
+
+  /** Jobs of an account whose reservation was captured or released (the settlement audit). */
+  async settledJobIds(accountId: string): Promise<Set<string>> {
+    const entries = await this.entries
+      .find({ account_id: accountId, kind: { $in: ['capture', 'release'] } }, { job_id: 1 })
+      .lean<Array<{ job_id?: string }>>();
+    return new Set(entries.flatMap((e) => (e.job_id === undefined ? [] : [e.job_id])));
   }
 
   async page(accountId: string, options: { before?: number; limit: number }): Promise<LedgerEntry[]> {
@@ -444,3 +472,4 @@ export class Ledger {
 }
 
 export { available };
+export type { Reservation };

@@ -1,6 +1,6 @@
 import { lookup } from 'node:dns/promises';
 import net from 'node:net';
-import { ApiError } from '../errors';
+import { DomainError } from '../errors';
 
 /**
  * Webhook targets must be public: a URL resolving to a private, loopback, link-local or otherwise
@@ -46,15 +46,12 @@ export function isPrivateAddress(address: string): boolean {
   );
 }
 
-export class WebhookTargetRefused extends ApiError {
+export class WebhookTargetRefused extends DomainError {
   constructor(url: string, reason: string) {
     super(
-      400,
       'webhook_url_refused',
       `webhook_url ${url} is refused: ${reason}. Use a publicly reachable https URL.`,
-      {
-        fields: { webhook_url: reason },
-      },
+      { fields: { webhook_url: reason } },
     );
   }
 }

@@ -1,11 +1,11 @@
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { MongoClient } from 'mongodb';
 import { Connection } from '@temporalio/client';
+import { freePort } from '../../platform/net';
 import { FERRETDB_PATCHES, preparePatchedFerretdb } from './ferretdb-patches';
 
 const execFileAsync = promisify(execFile);
@@ -117,21 +117,6 @@ export async function ensureDevStackBinaries(
     log(`built FerretDB in ${Math.round((Date.now() - started) / 1000)} s`);
   }
   return { temporal, ferretdb };
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => {
-        if (address && typeof address === 'object') resolve(address.port);
-        else reject(new Error('could not allocate a port'));
-      });
-    });
-  });
 }
 
 async function portOrFree(port: number | undefined): Promise<number> {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { abortedCall, decodeJobId, encodeJobId, parseAdapterOptions } from '../shared';
 import {
   outcomeForStatus,
   parseRetryAfter,
@@ -44,14 +45,7 @@ const bflOptionsSchema = z.strictObject({
 export type BflOptions = z.output<typeof bflOptionsSchema>;
 
 export function parseBflOptions(options: Record<string, unknown>, deploymentId = 'bfl'): BflOptions {
-  const parsed = bflOptionsSchema.safeParse(options);
-  if (parsed.success) return parsed.data;
-  const problems = parsed.error.issues.map((issue) => {
-    if (issue.code === 'unrecognized_keys')
-      return `unknown option(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
-    return `option "${issue.path.join('.')}": ${issue.message}`;
-  });
-  throw new Error(`deployment "${deploymentId}" (bfl): ${problems.join('; ')}`);
+  return parseAdapterOptions(bflOptionsSchema, options, 'bfl', deploymentId);
 }
 
 /** How one BFL endpoint wants its size and reference images, per the input schemas in the spec. */
@@ -261,7 +255,7 @@ export function createBflProvider(settings: ProviderSettings): ImageProvider {
       const job: BflJob = { v: 1, format: options.output_format, tasks };
       return {
         status: 'pending',
-        upstreamJobId: JOB_ID_PREFIX + Buffer.from(JSON.stringify(job)).toString('base64url'),
+        upstreamJobId: encodeJobId(JOB_ID_PREFIX, job),
         pollAfterMs: options.poll_interval_ms,
       };
     },
@@ -307,20 +301,7 @@ export function createBflProvider(settings: ProviderSettings): ImageProvider {
 }
 
 function decodeJob(upstreamJobId: string): BflJob {
-  const malformed = (): ProviderError =>
-    new ProviderError('rejected', `bfl: malformed upstream job id "${upstreamJobId.slice(0, 40)}"`, {
-      upstreamCode: 'malformed_job_id',
-    });
-  if (!upstreamJobId.startsWith(JOB_ID_PREFIX)) throw malformed();
-  let raw: unknown;
-  try {
-    raw = JSON.parse(Buffer.from(upstreamJobId.slice(JOB_ID_PREFIX.length), 'base64url').toString('utf8'));
-  } catch {
-    throw malformed();
-  }
-  const parsed = bflJobSchema.safeParse(raw);
-  if (!parsed.success) throw malformed();
-  return parsed.data;
+  return decodeJobId(JOB_ID_PREFIX, bflJobSchema, upstreamJobId, 'bfl');
 }
 
 function throwForTerminalFailure(result: ResultResponse, task: BflTask): void {
@@ -406,7 +387,5 @@ function describeDetail(body: unknown): string | undefined {
 }
 
 function abortError(signal: AbortSignal, what: string): ProviderError {
-  const reason: unknown = signal.reason;
-  const detail = reason instanceof Error ? reason.message : typeof reason === 'string' ? reason : 'aborted';
-  return new ProviderError('timeout', `bfl: ${what}: call aborted (${detail})`, { upstreamCode: 'aborted' });
+  return abortedCall(signal, `bfl: ${what}`);
 }

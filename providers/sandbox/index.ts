@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
+import { sleep as abortableSleep } from '../../platform/abort';
+import { abortedCall, decodeJobId, encodeJobId, parseAdapterOptions } from '../shared';
 import {
   ASPECT_RATIOS,
   dimensionsFor,
@@ -52,14 +54,7 @@ export function parseSandboxOptions(
   options: Record<string, unknown>,
   deploymentId = 'sandbox',
 ): SandboxOptions {
-  const parsed = sandboxOptionsSchema.safeParse(options);
-  if (parsed.success) return parsed.data;
-  const problems = parsed.error.issues.map((issue) => {
-    if (issue.code === 'unrecognized_keys')
-      return `unknown option(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
-    return `option "${issue.path.join('.')}": ${issue.message}`;
-  });
-  throw new Error(`deployment "${deploymentId}" (sandbox): ${problems.join('; ')}`);
+  return parseAdapterOptions(sandboxOptionsSchema, options, 'sandbox', deploymentId);
 }
 
 /**
@@ -150,24 +145,11 @@ type SandboxJob = z.output<typeof sandboxJobSchema>;
 const JOB_ID_PREFIX = 'sbx1.';
 
 function encodeJob(job: SandboxJob): string {
-  return JOB_ID_PREFIX + Buffer.from(JSON.stringify(job)).toString('base64url');
+  return encodeJobId(JOB_ID_PREFIX, job);
 }
 
 function decodeJob(upstreamJobId: string): SandboxJob {
-  const malformed = (): ProviderError =>
-    new ProviderError('rejected', `sandbox: malformed upstream job id "${upstreamJobId.slice(0, 40)}"`, {
-      upstreamCode: 'malformed_job_id',
-    });
-  if (!upstreamJobId.startsWith(JOB_ID_PREFIX)) throw malformed();
-  let raw: unknown;
-  try {
-    raw = JSON.parse(Buffer.from(upstreamJobId.slice(JOB_ID_PREFIX.length), 'base64url').toString('utf8'));
-  } catch {
-    throw malformed();
-  }
-  const parsed = sandboxJobSchema.safeParse(raw);
-  if (!parsed.success) throw malformed();
-  return parsed.data;
+  return decodeJobId(JOB_ID_PREFIX, sandboxJobSchema, upstreamJobId, 'sandbox');
 }
 
 function validateRequest(request: GenerationRequest): void {
@@ -225,28 +207,18 @@ function pollDelay(remainingMs: number): number {
 }
 
 function abortError(signal: AbortSignal): ProviderError {
-  const reason: unknown = signal.reason;
-  const detail = reason instanceof Error ? reason.message : typeof reason === 'string' ? reason : 'aborted';
-  return new ProviderError('timeout', `sandbox: call aborted (${detail})`, { upstreamCode: 'aborted' });
+  return abortedCall(signal, 'sandbox');
 }
 
 function throwIfAborted(signal: AbortSignal): void {
   if (signal.aborted) throw abortError(signal);
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
+async function sleep(ms: number, signal: AbortSignal): Promise<void> {
   throwIfAborted(signal);
-  if (ms <= 0) return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(abortError(signal));
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
+  if (ms <= 0) return;
+  await abortableSleep(ms, signal).catch(() => {
+    throw abortError(signal);
   });
 }
 

@@ -1,6 +1,6 @@
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { PNG } from 'pngjs';
-import { sha256Hex } from '../../core/accounts/ids';
+import { sha256Hex } from '../../platform/ids';
 import { startTestEasel, type TestEasel } from '../support/easel';
 import { sandboxProviders, waitFor, writeConfig } from '../support/config';
 

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import type mongoose from 'mongoose';
-import { connectDatabase } from '../../core/db';
+import { connectDatabase } from '../../platform/db';
 import { available, type Balances } from '../../core/ledger/balances';
 import { Ledger, MovementRefused } from '../../core/ledger/ledger';
 import { requireDevStack } from '../support/easel';
@@ -129,11 +129,14 @@ async function applyToLedger(
       await ledger.reserve(account, `j${c.job}`, c.credits);
       return;
     case 'capture':
-      await ledger.capture(account, `j${c.job}`, c.credits);
+    case 'release': {
+      // A job that never reserved has nothing to settle.
+      const reservation = await ledger.findReservation(account, `j${c.job}`);
+      if (!reservation) return;
+      if (c.op === 'capture') await ledger.capture(reservation, c.credits);
+      else await ledger.release(reservation, 'test');
       return;
-    case 'release':
-      await ledger.release(account, `j${c.job}`, 'test');
-      return;
+    }
     case 'renew':
       await ledger.move(account, `expire:${step}`, { kind: 'expire' });
       await ledger.move(account, `period:${step}`, {
@@ -143,13 +146,12 @@ async function applyToLedger(
         period: periodOf(m.period),
       });
       return;
-    case 'replay':
+    case 'replay': {
       // Re-sending a job's reservation and settlement moves nothing.
-      await ledger.reserve(account, `j${c.job}`, 1).catch((e: unknown) => {
-        if (!(e instanceof MovementRefused)) throw e;
-      });
-      await ledger.release(account, `j${c.job}`, 'replay');
+      const { reservation } = await ledger.reserve(account, `j${c.job}`, 1);
+      await ledger.release(reservation, 'replay');
       return;
+    }
   }
 }
 
@@ -249,16 +251,16 @@ describe('credit ledger', () => {
         new Ledger(other).reserve(account, 'job-x', 3),
       ]);
       expect([a.replayed, b.replayed].sort()).toEqual([false, true]);
-      expect(a.entry.seq).toBe(b.entry.seq);
+      expect(a.reservation).toEqual(b.reservation);
       const balances = await ledger.balances(account);
       expect(available(balances)).toBe(7);
       expect(balances.held).toBe(3);
       // Capture and release share one settlement key: whichever comes second moves nothing.
       const [capture, release] = await Promise.all([
-        ledger.capture(account, 'job-x', 2),
-        ledger.release(account, 'job-x', 'late'),
+        ledger.capture(a.reservation, 2),
+        ledger.release(b.reservation, 'late'),
       ]);
-      expect([capture?.replayed, release?.replayed].sort()).toEqual([false, true]);
+      expect([capture.replayed, release.replayed].sort()).toEqual([false, true]);
       expect(await ledger.auditAccount(account)).toEqual([]);
     } finally {
       await other.close();
@@ -268,12 +270,12 @@ describe('credit ledger', () => {
   it('refuses a reservation past the concurrent-jobs limit and accepts it once a job settles', async () => {
     const account = 'acct_limit';
     await ledger.move(account, 'seed', { kind: 'grant', credits: 50, bucket: 'purchased' });
-    await ledger.reserve(account, 'a', 1, 2);
+    const { reservation: a } = await ledger.reserve(account, 'a', 1, 2);
     await ledger.reserve(account, 'b', 1, 2);
     await expect(ledger.reserve(account, 'c', 1, 2)).rejects.toMatchObject({
       refusal: { refused: 'concurrent_jobs', limit: 2 },
     });
-    await ledger.capture(account, 'a', 1);
+    await ledger.capture(a, 1);
     await expect(ledger.reserve(account, 'c', 1, 2)).resolves.toMatchObject({ replayed: false });
   });
 

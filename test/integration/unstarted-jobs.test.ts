@@ -1,5 +1,5 @@
 import type mongoose from 'mongoose';
-import { JobStore } from '../../core/jobs/jobs';
+import { JobStore } from '../../core/jobs/store';
 import { startTestEasel, type TestEasel } from '../support/easel';
 import { sandboxProviders, waitFor, writeConfig } from '../support/config';
 import { freshDatabase } from '../support/db';
@@ -31,7 +31,7 @@ describe('a submission whose API stopped between writing the job and starting it
     const { id, key } = await easel.newAccount('pro');
     const jobId = 'job_orphaned_by_a_killed_api_0001';
     // What the API leaves behind when killed after its two writes: a hold and a queued job.
-    await easel.accounts.ledger.reserve(id, jobId, 2, 10);
+    await easel.ledger.reserve(id, jobId, 2, 10);
     await new JobStore(db).create({
       _id: jobId,
       account_id: id,

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import type mongoose from 'mongoose';
-import { JobStore } from '../../core/jobs/jobs';
+import { JobStore } from '../../core/jobs/store';
 import { BflFake } from '../fakes/bfl-fake';
 import { freshDatabase } from '../support/db';
 import { requireDevStack, startTestEasel, type TestEasel } from '../support/easel';

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type mongoose from 'mongoose';
-import { connectDatabase } from '../../core/db';
+import { connectDatabase } from '../../platform/db';
 import { requireDevStack } from './easel';
 
 /** A connection to a fresh database on the shared FerretDB. */

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { parseEnvironment } from '../../core/config';
-import { createLogger } from '../../core/logger';
+import { parseEnvironment } from '../../platform/config';
+import { createLogger } from '../../platform/logger';
 import { startEasel, type Easel, type Role } from '../../bin/runtime';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
-import { freePort } from '../../infra/devstack/devstack';
+import { freePort } from '../../platform/net';
 
 export interface ScrapeJob {
   name: string;

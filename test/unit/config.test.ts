@@ -1,5 +1,5 @@
-import { parseEnvironment } from '../../core/config';
-import { buildCatalog, CatalogConfigError, DEFAULT_CATALOG } from '../../core/catalog';
+import { buildCatalog, DEFAULT_CATALOG } from '../../core/catalog';
+import { ConfigurationError, parseEnvironment } from '../../platform/config';
 
 describe('environment', () => {
   it('applies the local defaults', () => {
@@ -51,7 +51,7 @@ describe('catalog configuration', () => {
 
   it('rejects a bad override naming the field', () => {
     expect(() => buildCatalog({ models: { 'flux-2-dev': { credits: -1 } } }, 'easel.yaml')).toThrow(
-      CatalogConfigError,
+      ConfigurationError,
     );
     expect(() => buildCatalog({ models: { 'flux-2-dev': { credits: -1 } } }, 'easel.yaml')).toThrow(
       /easel\.yaml[\s\S]*models\.flux-2-dev\.credits/,

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parse, stringify } from 'yaml';
 import { z } from 'zod';
-import { createMetrics } from '../../core/metrics';
+import { createMetrics } from '../../platform/metrics';
 
 const ROOT = path.resolve(__dirname, '../..');
 const DASHBOARDS_DIR = path.join(ROOT, 'infra/grafana/dashboards');

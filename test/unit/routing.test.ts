@@ -1,6 +1,6 @@
 import { buildCatalog } from '../../core/catalog';
-import { buildProviderConfig, type ProviderConfig } from '../../core/deployments';
-import { routingPlan, weightedOrder } from '../../core/routing';
+import { buildProviderConfig, type ProviderConfig } from '../../routing/deployments';
+import { routingPlan, weightedOrder } from '../../routing/plan';
 import { PROVIDER_TYPES } from '../../providers/registry';
 
 const catalog = buildCatalog(undefined);

@@ -2,13 +2,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
+import { DeterminismViolationError } from '@temporalio/workflow';
 
 /**
  * Runs recorded histories against the current workflow code: a change that would make a running
  * job's workflow take a different path fails here (DeterminismViolationError) instead of in
- * production. Histories are recorded by `npx tsx test/record-histories.ts <label>`, one set per
- * workflow change; every set ever recorded must keep replaying (the first jobs' histories date
- * from before webhooks existed).
+ * production. Histories are recorded by `npx tsx test/record-histories.ts <label>`. Before a
+ * release, a workflow change re-records them; once workflows run in production, every recorded
+ * set must keep replaying, and a change records a new set beside the old ones (with `patched()`
+ * in the workflow for the jobs still running the old code).
  */
 const dir = path.join(__dirname, '..', 'histories');
 const HISTORIES = fs
@@ -20,6 +22,17 @@ const HISTORIES = fs
 describe('workflow replay', () => {
   it('has histories to replay', () => {
     expect(HISTORIES.length).toBeGreaterThanOrEqual(5);
+  });
+
+  it('fails on a workflow that takes a step the recorded history did not', async () => {
+    const name = HISTORIES.find((h) => h.startsWith('imagine-succeeded'))!;
+    const history = historyFromJSON(JSON.parse(fs.readFileSync(path.join(dir, `${name}.json`), 'utf8')));
+    await expect(
+      Worker.runReplayHistory(
+        { workflowsPath: require.resolve('./fixtures/changed-workflow'), replayName: name },
+        history,
+      ),
+    ).rejects.toThrow(DeterminismViolationError);
   });
   for (const name of HISTORIES) {
     it(`replays the recorded ${name} history`, async () => {

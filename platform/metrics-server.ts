@@ -1,5 +1,5 @@
 import http from 'node:http';
-import type { Metrics } from '../core/metrics';
+import type { Metrics } from './metrics';
 
 /** Easel's registry followed by the Temporal SDK's own metrics (served by its core on loopback). */
 export async function metricsText(metrics: Metrics, temporalMetricsUrl?: string): Promise<string> {

@@ -1,4 +1,6 @@
+import fs from 'node:fs';
 import path from 'node:path';
+import YAML from 'yaml';
 import { z } from 'zod';
 
 const booleanFromString = z.enum(['true', 'false', '1', '0', '']).transform((v) => v === 'true' || v === '1');
@@ -64,6 +66,7 @@ export const environmentSchema = z
 
 export type Environment = z.infer<typeof environmentSchema>;
 
+/** A bad environment variable or config file: start-up stops with this message. */
 export class ConfigurationError extends Error {
   override name = 'ConfigurationError';
 }
@@ -92,4 +95,21 @@ export function resolveDataDir(env: Environment): string {
 export function publicBaseUrl(env: Environment, boundPort?: number): string {
   if (env.EASEL_PUBLIC_URL) return env.EASEL_PUBLIC_URL.replace(/\/$/, '');
   return `http://${env.HOST}:${boundPort ?? env.PORT}`;
+}
+
+/** Reads a YAML or JSON file (JSON is valid YAML). */
+export function readConfigFile(file: string): unknown {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigurationError(`Cannot read EASEL_CONFIG file ${file}: ${(err as Error).message}`);
+  }
+  try {
+    return YAML.parse(text) as unknown;
+  } catch (err) {
+    throw new ConfigurationError(
+      `EASEL_CONFIG file ${file} is not valid YAML or JSON: ${(err as Error).message}`,
+    );
+  }
 }

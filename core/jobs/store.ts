@@ -1,4 +1,5 @@
 import mongoose, { Schema, type Connection, type Model } from 'mongoose';
+import { typedCollection } from '../../platform/db';
 import type { AspectRatio } from '../../providers/types';
 
 export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'canceled';
@@ -40,6 +41,19 @@ export interface StoredImage {
   bytes: number;
 }
 
+/** An asynchronous upstream job: which deployment accepted it, for which model, under which id. */
+export interface UpstreamJobRef {
+  deployment: string;
+  model: string;
+  job_id: string;
+  submitted_at: Date;
+}
+
+export interface JobError {
+  code: string;
+  message: string;
+}
+
 export interface WebhookAttempt {
   at: Date;
   status: number | null;
@@ -65,10 +79,10 @@ export interface JobRecord {
   sandbox?: boolean;
   images: StoredImage[];
   attempts: JobAttempt[];
-  error?: { code: string; message: string } | null;
+  error?: JobError | null;
   progress?: number | null;
   /** The asynchronous upstream job in flight: a retried activity resumes polling it. */
-  upstream?: { deployment: string; model: string; job_id: string; submitted_at: Date } | null;
+  upstream?: UpstreamJobRef | null;
   webhook_state?: WebhookState | null;
   webhook_attempts?: WebhookAttempt[];
   created_at: Date;
@@ -112,7 +126,7 @@ const jobSchema = new Schema<JobRecord>(
  * path), and each is safe to repeat.
  */
 export class JobStore {
-  readonly model: Model<JobRecord>;
+  private readonly model: Model<JobRecord>;
 
   constructor(
     connection: Connection = mongoose.connection,
@@ -132,11 +146,11 @@ export class JobStore {
   async create(job: Omit<JobRecord, 'created_at' | 'updated_at'> & { created_at?: Date }): Promise<boolean> {
     const now = this.clock();
     try {
-      await this.model.collection.insertOne({
+      await typedCollection(this.model).insertOne({
         ...job,
         created_at: job.created_at ?? now,
         updated_at: now,
-      } as unknown as mongoose.mongo.OptionalId<mongoose.mongo.Document>);
+      });
       return true;
     } catch (err) {
       if ((err as { code?: number }).code !== 11000) throw err;
@@ -200,6 +214,13 @@ export class JobStore {
       ];
     }
     return this.model.find(filter).sort({ created_at: -1, _id: -1 }).limit(options.limit).lean<JobRecord[]>();
+  }
+
+  /** An account's jobs submitted in [from, to) (the usage report). */
+  async createdBetween(accountId: string, from: Date, to: Date): Promise<JobRecord[]> {
+    return this.model
+      .find({ account_id: accountId, created_at: { $gte: from, $lt: to } })
+      .lean<JobRecord[]>();
   }
 
   /** Queued jobs submitted before `before`, oldest first (the unstarted-job sweep). */

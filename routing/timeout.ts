@@ -1,4 +1,4 @@
-import type { Deployment } from '../core/deployments';
+import type { Deployment } from './deployments';
 import { ProviderError } from '../providers/types';
 
 /**

@@ -1,10 +1,59 @@
-import type { JobRecord } from '../core/jobs/jobs';
+import type { AspectRatio } from '../../providers/types';
+import type { JobError, JobRecord, JobStatus, WebhookAttempt, WebhookState } from './store';
 
 export const SANDBOX_NOTICE =
   'Produced by the built-in sandbox provider (no upstream provider is configured): a generated test pattern, not a model output.';
 
-/** A job as the public API shows it (`GET /v1/jobs/:id`, webhooks). */
-export function presentJob(job: JobRecord, baseUrl: string): Record<string, unknown> {
+export interface JobImageView {
+  url: string;
+  width: number;
+  height: number;
+  content_type: string;
+}
+
+export interface JobAttemptView {
+  provider: string;
+  model: string;
+  outcome: string;
+  duration_ms: number;
+  error?: string;
+}
+
+export type WebhookAttemptView = Omit<WebhookAttempt, 'at'> & { at: string };
+
+/** A job as the public API shows it: `GET /v1/jobs/:id`, list pages, 202 answers and webhooks. */
+export interface JobView {
+  id: string;
+  object: 'job';
+  status: JobStatus;
+  model: string;
+  requested_model: string;
+  task?: string;
+  provider: string | null;
+  sandbox?: true;
+  notice?: string;
+  prompt: string;
+  negative_prompt?: string;
+  n: number;
+  aspect_ratio: AspectRatio;
+  seed?: number;
+  credits_reserved: number;
+  credits_charged: number;
+  progress: number | null;
+  images: JobImageView[];
+  error: JobError | null;
+  attempts: JobAttemptView[];
+  fallback_models?: string[];
+  webhook_url?: string;
+  webhook?: { state: WebhookState; attempts: WebhookAttemptView[] };
+  metadata: Record<string, string>;
+  idempotency_key?: string;
+  created_at: string;
+  started_at: string | null;
+  completed_at: string | null;
+}
+
+export function presentJob(job: JobRecord, baseUrl: string): JobView {
   const r = job.request;
   return {
     id: job._id,
@@ -14,7 +63,7 @@ export function presentJob(job: JobRecord, baseUrl: string): Record<string, unkn
     requested_model: r.requested_model,
     ...(r.task !== undefined && { task: r.task }),
     provider: job.provider ?? null,
-    ...(job.sandbox && { sandbox: true, notice: SANDBOX_NOTICE }),
+    ...(job.sandbox && { sandbox: true as const, notice: SANDBOX_NOTICE }),
     prompt: r.prompt,
     ...(r.negative_prompt !== undefined && { negative_prompt: r.negative_prompt }),
     n: r.n,

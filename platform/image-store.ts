@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { randomToken } from './accounts/ids';
+import { randomToken } from './ids';
 
 /**
  * Where Easel keeps generated images: upstream URLs expire, ours do not. Keys are long random

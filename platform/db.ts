@@ -22,3 +22,14 @@ export async function pingDatabase(connection: mongoose.Connection): Promise<voi
   if (!db) throw new Error('not connected');
   await db.command({ ping: 1 }, { timeoutMS: 1_000 });
 }
+
+/**
+ * A model's collection as the driver sees it, typed with the model's own document shape. Writes
+ * that bypass mongoose's casting (whole documents holding Mixed arrays, upserts by `_id`) use it;
+ * this is the one place that tells the driver what a model's documents look like.
+ */
+export function typedCollection<T extends { _id: string }>(
+  model: mongoose.Model<T>,
+): mongoose.mongo.Collection<T> {
+  return model.collection as unknown as mongoose.mongo.Collection<T>;
+}

@@ -1,6 +1,7 @@
 import { z } from 'zod';
-import type { Catalog } from './catalog';
-import { CatalogConfigError, formatIssues } from './catalog';
+import type { Catalog } from '../core/catalog';
+import { formatIssues } from '../core/catalog';
+import { ConfigurationError } from '../platform/config';
 
 /**
  * Provider deployments: where each catalog model can be generated. A deployment is one upstream
@@ -94,7 +95,7 @@ export function buildProviderConfig(
 ): ProviderConfig {
   const parsed = providersSectionSchema.safeParse(section ?? {});
   if (!parsed.success) {
-    throw new CatalogConfigError(
+    throw new ConfigurationError(
       formatIssues(
         source,
         parsed.error.issues.map((i) => ({ ...i, path: ['providers', ...i.path] })),
@@ -118,7 +119,7 @@ export function buildProviderConfig(
     if (!catalog.models[model]) problems.push(`providers.routing.${model}: not a catalog model`);
   }
   if (problems.length > 0)
-    throw new CatalogConfigError(`Invalid configuration in ${source}:\n  ${problems.join('\n  ')}`);
+    throw new ConfigurationError(`Invalid configuration in ${source}:\n  ${problems.join('\n  ')}`);
 
   const sandboxOnly = parsed.data.deployments.length === 0;
   const deployments = sandboxOnly ? [defaultSandboxDeployment(catalog)] : parsed.data.deployments;

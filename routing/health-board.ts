@@ -1,11 +1,19 @@
 import os from 'node:os';
 import type { Connection } from 'mongoose';
 import type mongoose from 'mongoose';
+import type { DeploymentHealth } from './health';
 
 interface HealthDoc {
   _id: string;
   updated_at: Date;
-  deployments: Record<string, unknown>;
+  deployments: Record<string, DeploymentHealth>;
+}
+
+/** One live worker's view of every deployment. */
+export interface WorkerHealth {
+  worker: string;
+  updated_at: Date;
+  deployments: Record<string, DeploymentHealth>;
 }
 
 const PUBLISH_EVERY_MS = 5_000;
@@ -25,7 +33,7 @@ export class ProviderHealthBoard {
   }
 
   /** Publishes now and every few seconds; `refresh` publishes at once (a breaker changed state). */
-  publish(snapshot: () => Record<string, unknown>): { refresh: () => void; stop: () => void } {
+  publish(snapshot: () => Record<string, DeploymentHealth>): { refresh: () => void; stop: () => void } {
     const write = (): Promise<unknown> =>
       this.docs
         .replaceOne(
@@ -46,9 +54,7 @@ export class ProviderHealthBoard {
     };
   }
 
-  async workers(): Promise<
-    Array<{ worker: string; updated_at: Date; deployments: Record<string, unknown> }>
-  > {
+  async workers(): Promise<WorkerHealth[]> {
     const docs = await this.docs.find({}).toArray();
     const fresh = Date.now() - STALE_AFTER_MS;
     return docs

@@ -1,0 +1,52 @@
+import path from 'node:path';
+import { AccountService } from '../core/accounts/accounts';
+import { temporalPeriodScheduler } from '../core/accounts/billing-periods';
+import type { Catalog } from '../core/catalog';
+import { settledJobsCheck } from '../core/jobs/settlement-audit';
+import { JobStore } from '../core/jobs/store';
+import { AuditService } from '../core/ledger/audit';
+import { Ledger } from '../core/ledger/ledger';
+import { resolveDataDir, type Environment } from '../platform/config';
+import type { Logger } from '../platform/logger';
+import type { Metrics } from '../platform/metrics';
+import type { ProviderConfig } from '../routing/deployments';
+import { LocalDiskImageStore, type ImageStore } from '../platform/image-store';
+import type { Services } from './services';
+
+/** The domain services both roles use, on one database. */
+export interface Domain {
+  ledger: Ledger;
+  accounts: AccountService;
+  jobs: JobStore;
+  images: ImageStore;
+  audit: AuditService;
+}
+
+/** What every process role is built from. */
+export interface ProcessParts {
+  env: Environment;
+  logger: Logger;
+  catalog: Catalog;
+  providers: ProviderConfig;
+  metrics: Metrics;
+  services: Services;
+  domain: Domain;
+}
+
+export async function createDomain(env: Environment, catalog: Catalog, services: Services): Promise<Domain> {
+  const { db } = services;
+  const ledger = new Ledger(db);
+  const accounts = new AccountService(
+    catalog,
+    ledger,
+    temporalPeriodScheduler(services.temporal, env.TEMPORAL_TASK_QUEUE),
+    db,
+  );
+  const jobs = new JobStore(db);
+  await ledger.init();
+  await accounts.init();
+  await jobs.init();
+  const images = new LocalDiskImageStore(path.join(resolveDataDir(env), 'images'));
+  const audit = new AuditService(ledger, () => accounts.listIds(), [settledJobsCheck(ledger, jobs)]);
+  return { ledger, accounts, jobs, images, audit };
+}

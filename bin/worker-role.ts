@@ -1,0 +1,101 @@
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { createActivities } from '../activities';
+import { recordSettlement } from '../activities/settlement-metrics';
+import { scheduleUnstartedJobSweep } from '../core/jobs/job-workflow';
+import { serveMetrics } from '../platform/metrics-server';
+import { freePort } from '../platform/net';
+import { installTemporalRuntime } from '../platform/temporal-runtime';
+import { GuardedDeploymentCaller } from '../routing/caller';
+import { ProviderHealthBoard } from '../routing/health-board';
+import { ImageRouter } from '../routing/router';
+import { SharedUpstreamRate } from '../routing/upstream-rate';
+import { createAdapters } from './config';
+import type { ProcessParts } from './domain';
+
+export interface WorkerRole extends ProcessParts {
+  /** Base of image URLs in webhook payloads (known once the API listens, in a combined process). */
+  baseUrl: () => string;
+  /** Serve this worker's own /metrics (a worker running alone). */
+  serveOwnMetrics: boolean;
+}
+
+/**
+ * The Temporal worker: the job, webhook and billing workflows with their activities, the routing
+ * (breakers, cool-downs, shared upstream rate) and the unstarted-job sweep. Returns where the
+ * Temporal SDK serves its own metrics.
+ */
+export async function startWorker(
+  role: WorkerRole,
+  cleanups: Array<() => Promise<unknown>>,
+): Promise<{ temporalMetricsUrl: string | undefined }> {
+  const { env, logger, catalog, providers, metrics, services, domain } = role;
+  const { metricsUrl } = installTemporalRuntime(logger, { metricsPort: await freePort() });
+
+  const upstreamRate = new SharedUpstreamRate(services.db);
+  const health = new ProviderHealthBoard(services.db);
+  let onBreakerChange = (): void => {};
+  const caller = new GuardedDeploymentCaller({
+    deployments: providers.deployments,
+    logger,
+    metrics,
+    onStateChange: () => onBreakerChange(),
+    acquireUpstreamSlot: (d, signal) => upstreamRate.acquire(d.id, d.requests_per_second!, signal),
+  });
+  cleanups.push(async () => caller.shutdown());
+  const board = health.publish(() => caller.snapshot());
+  onBreakerChange = board.refresh;
+  cleanups.push(async () => board.stop());
+
+  const router = new ImageRouter({
+    catalog,
+    providers,
+    adapters: createAdapters(providers),
+    images: domain.images,
+    caller,
+    metrics,
+  });
+  const connection = await NativeConnection.connect({ address: services.temporalAddress });
+  cleanups.push(() => connection.close().catch(() => undefined));
+  const worker = await Worker.create({
+    connection,
+    namespace: env.TEMPORAL_NAMESPACE,
+    taskQueue: env.TEMPORAL_TASK_QUEUE,
+    workflowsPath: require.resolve('../workflows'),
+    activities: createActivities({
+      accounts: domain.accounts,
+      ledger: domain.ledger,
+      jobs: domain.jobs,
+      router,
+      onSettled: recordSettlement(metrics, catalog),
+      webhooks: {
+        baseUrl: role.baseUrl,
+        allowPrivateTargets: env.EASEL_WEBHOOK_ALLOW_PRIVATE,
+        initialRetryMs: env.EASEL_WEBHOOK_INITIAL_RETRY_MS,
+        metrics,
+      },
+    }),
+  });
+  const running = worker.run();
+  running.catch((err: unknown) => logger.error({ err }, 'worker stopped'));
+  cleanups.push(async () => {
+    worker.shutdown();
+    await running;
+  });
+  cleanups.push(
+    scheduleUnstartedJobSweep({
+      client: services.temporal,
+      taskQueue: env.TEMPORAL_TASK_QUEUE,
+      jobs: domain.jobs,
+      ledger: domain.ledger,
+      logger,
+      olderThanMs: env.EASEL_UNSTARTED_JOB_AFTER_MS,
+    }),
+  );
+  if (role.serveOwnMetrics) {
+    const server = await serveMetrics(metrics, metricsUrl, env.HOST, env.WORKER_METRICS_PORT);
+    cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    logger.info({ port: env.WORKER_METRICS_PORT }, 'worker metrics at /metrics');
+  }
+  logger.info({ taskQueue: env.TEMPORAL_TASK_QUEUE }, 'worker polling');
+  return { temporalMetricsUrl: metricsUrl };
+}

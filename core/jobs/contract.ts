@@ -1,0 +1,131 @@
+/**
+ * The contract between Easel's processes: the job workflow's input and outcome, the activities'
+ * inputs and results, and the job document's queued form. The API, the workflows and the
+ * activities all import these; none of them defines its own.
+ */
+import type { Reservation } from '../ledger/balances';
+import type { JobAttempt, JobError, JobRecord, JobRequest, JobStatus, StoredImage } from './store';
+
+/** `imagineJobWorkflow`'s input: the API has reserved the credits and written the queued job. */
+export interface ImagineInput {
+  jobId: string;
+  accountId: string;
+  plan: string;
+  model: string;
+  /** Catalog credits of `model`: fallback models costing more are not tried. */
+  creditsPerImage: number;
+  request: JobRequest;
+  submittedAt: string;
+  reservation: Reservation;
+}
+
+export type SettledStatus = Extract<JobStatus, 'succeeded' | 'failed' | 'canceled'>;
+
+export interface ImagineOutcome {
+  status: SettledStatus;
+}
+
+export interface GenerateInput {
+  jobId: string;
+  model: string;
+  /** Credits reserved per image: fallback models costing more are not tried. */
+  creditsPerImage: number;
+  request: JobRequest;
+}
+
+export interface GenerateResult {
+  model: string;
+  /** Catalog credits of the model used (a fallback model may cost less than the one requested). */
+  creditsPerImage: number;
+  provider: string;
+  sandbox: boolean;
+  images: StoredImage[];
+  attempts: JobAttempt[];
+}
+
+/** What the workflow knows of its job, so that settling needs no job read. */
+export interface SettledJobContext {
+  model: string;
+  plan: string;
+  submittedAt: string;
+  hasWebhook: boolean;
+}
+
+export interface SettleInput {
+  jobId: string;
+  reservation: Reservation;
+  job: SettledJobContext;
+  status: SettledStatus;
+  /** Credits to capture on success (the model actually used × n); nothing otherwise. */
+  charge?: number;
+  model?: string;
+  provider?: string;
+  sandbox?: boolean;
+  images?: StoredImage[];
+  attempts?: JobAttempt[];
+  error?: JobError;
+}
+
+/** What the workflow does once a job is settled. */
+export interface SettleResult {
+  /** Start the webhook delivery, retrying from this first delay. */
+  webhook?: { initialRetryMs: number };
+}
+
+export interface WebhookDeliveryInput {
+  jobId: string;
+  accountId: string;
+  /** First retry delay; it doubles up to an hour, for a day in all. */
+  initialRetryMs: number;
+}
+
+/** One delivery attempt's input. */
+export type DeliveryInput = Pick<WebhookDeliveryInput, 'jobId' | 'accountId'>;
+
+export interface BillingPeriodInput {
+  accountId: string;
+}
+
+/** The submission details the job document keeps besides the workflow input. */
+export interface Submission {
+  requestHash: string;
+  idempotencyKey?: string;
+}
+
+/** The job document written once its credits are reserved (status queued). */
+export function queuedJobRecord(input: ImagineInput, submission: Submission): JobRecord {
+  const submittedAt = new Date(input.submittedAt);
+  return {
+    _id: input.jobId,
+    account_id: input.accountId,
+    plan: input.plan,
+    status: 'queued',
+    model: input.model,
+    request: input.request,
+    request_hash: submission.requestHash,
+    ...(submission.idempotencyKey !== undefined && { idempotency_key: submission.idempotencyKey }),
+    credits_reserved: input.reservation.credits,
+    credits_charged: 0,
+    images: [],
+    attempts: [],
+    error: null,
+    progress: null,
+    upstream: null,
+    created_at: submittedAt,
+    updated_at: submittedAt,
+  };
+}
+
+/** The workflow input that a queued job document and its reservation describe. */
+export function imagineInputOf(job: JobRecord, reservation: Reservation): ImagineInput {
+  return {
+    jobId: job._id,
+    accountId: job.account_id,
+    plan: job.plan,
+    model: job.model,
+    creditsPerImage: job.credits_reserved / job.request.n,
+    request: job.request,
+    submittedAt: job.created_at.toISOString(),
+    reservation,
+  };
+}

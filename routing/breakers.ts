@@ -1,0 +1,90 @@
+import CircuitBreaker from 'opossum';
+import { ProviderError } from '../providers/types';
+import type { Deployment } from './deployments';
+import type { BreakerState } from './health';
+import { withDeploymentTimeout } from './timeout';
+
+type Work = (signal: AbortSignal) => Promise<unknown>;
+
+/**
+ * One opossum circuit breaker per deployment, per worker process: every worker learns on its own
+ * that an upstream is failing (a few calls each) and probes it on its own when the reset timeout
+ * passes. Client errors (validation, auth, content policy) and rate limits do not count as
+ * failures: they say nothing about the upstream's health. Each call runs within the deployment's
+ * `timeout_ms` (see withDeploymentTimeout).
+ */
+export class DeploymentBreakers {
+  private readonly breakers = new Map<string, CircuitBreaker<[Work], unknown>>();
+  private readonly states = new Map<string, BreakerState>();
+
+  constructor(
+    deployments: Deployment[],
+    private readonly onStateChange: (deploymentId: string, state: BreakerState) => void = () => {},
+  ) {
+    for (const d of deployments) this.register(d);
+  }
+
+  private register(deployment: Deployment): void {
+    const s = deployment.breaker;
+    const breaker = new CircuitBreaker<[Work], unknown>(
+      (work: Work) => withDeploymentTimeout(deployment, work),
+      {
+        name: deployment.id,
+        // Our own per-attempt timeout aborts the upstream call; opossum's would only stop waiting.
+        timeout: false,
+        errorThresholdPercentage: s.error_threshold_percent,
+        volumeThreshold: s.volume_threshold,
+        resetTimeout: s.reset_timeout_ms,
+        rollingCountTimeout: s.rolling_window_ms,
+        rollingCountBuckets: 10,
+        ...(deployment.max_concurrency !== undefined && { capacity: deployment.max_concurrency }),
+        errorFilter: (err: unknown) =>
+          err instanceof ProviderError && (err.isClientError || err.outcome === 'rate_limited'),
+      },
+    );
+    this.states.set(deployment.id, 'closed');
+    const setState = (state: BreakerState): void => {
+      this.states.set(deployment.id, state);
+      this.onStateChange(deployment.id, state);
+    };
+    breaker.on('open', () => setState('open'));
+    breaker.on('halfOpen', () => setState('half_open'));
+    breaker.on('close', () => setState('closed'));
+    this.breakers.set(deployment.id, breaker);
+  }
+
+  has(deploymentId: string): boolean {
+    return this.breakers.has(deploymentId);
+  }
+
+  state(deploymentId: string): BreakerState {
+    return this.states.get(deploymentId) ?? 'closed';
+  }
+
+  /**
+   * Runs one call through the deployment's breaker. An open breaker fails fast without calling
+   * (`circuit_open`); a deployment at its `max_concurrency` refuses as rate limited (`at_capacity`).
+   */
+  async fire<T>(deployment: Deployment, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const breaker = this.breakers.get(deployment.id);
+    if (!breaker) throw new ProviderError('error', `unknown deployment ${deployment.id}`);
+    try {
+      return (await breaker.fire(work)) as T;
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (code === 'EOPENBREAKER')
+        throw new ProviderError('error', `circuit breaker open for ${deployment.id}; not called`, {
+          upstreamCode: 'circuit_open',
+        });
+      if (code === 'ESEMLOCKED')
+        throw new ProviderError('rate_limited', `${deployment.id} is at its max_concurrency`, {
+          upstreamCode: 'at_capacity',
+        });
+      throw err;
+    }
+  }
+
+  shutdown(): void {
+    for (const breaker of this.breakers.values()) breaker.shutdown();
+  }
+}

@@ -1,0 +1,138 @@
+import type { Logger } from '../platform/logger';
+import type { Metrics } from '../platform/metrics';
+import { ProviderError } from '../providers/types';
+import { DeploymentBreakers } from './breakers';
+import { CoolDowns } from './cool-down';
+import type { Deployment } from './deployments';
+import type { BreakerState, DeploymentHealth } from './health';
+import { LatencyTracker } from './latency';
+import type { DeploymentStats } from './plan';
+
+/** How routing calls a deployment, and what it asks about one before calling it. */
+export interface DeploymentCaller {
+  call<T>(deployment: Deployment, model: string, work: (signal: AbortSignal) => Promise<T>): Promise<T>;
+  /** Why the deployment should be skipped right now (cooling down after a 429), if it should. */
+  unavailable(deploymentId: string): { reason: string; retryAfterMs: number } | undefined;
+  recordFallback(model: string, from: string, to: string): void;
+  readonly stats: (deploymentId: string) => DeploymentStats | undefined;
+}
+
+export interface GuardedCallerOptions {
+  deployments: Deployment[];
+  logger: Logger;
+  metrics?: Metrics;
+  /** Waits for a slot of the deployment's upstream request rate (shared by all workers). */
+  acquireUpstreamSlot?: (deployment: Deployment, signal: AbortSignal) => Promise<void>;
+  /** Called after a breaker changes state (the health board publishes at once). */
+  onStateChange?: () => void;
+  clock?: () => number;
+}
+
+const STATE_VALUE: Record<BreakerState, number> = { closed: 0, half_open: 1, open: 2 };
+
+/**
+ * Every protection around one upstream call, in order: the shared upstream request rate, the
+ * deployment's circuit breaker and timeout; then the outcome is counted (metrics, latency, health)
+ * and a 429's Retry-After cools the deployment down in this process.
+ */
+export class GuardedDeploymentCaller implements DeploymentCaller {
+  private readonly breakers: DeploymentBreakers;
+  private readonly coolDowns: CoolDowns;
+  private readonly latency = new LatencyTracker();
+  private readonly counts = new Map<string, { successes: number; failures: number; lastError?: string }>();
+  private readonly clock: () => number;
+
+  constructor(private readonly options: GuardedCallerOptions) {
+    this.clock = options.clock ?? Date.now;
+    this.coolDowns = new CoolDowns(this.clock);
+    this.breakers = new DeploymentBreakers(options.deployments, (id, state) => {
+      options.metrics?.breakerState.set({ provider: id }, STATE_VALUE[state]);
+      options.logger.warn({ provider: id, state }, `circuit breaker ${state.replace('_', '-')}`);
+      options.onStateChange?.();
+    });
+    for (const d of options.deployments) {
+      this.counts.set(d.id, { successes: 0, failures: 0 });
+      options.metrics?.breakerState.set({ provider: d.id }, 0);
+    }
+  }
+
+  stats = (deploymentId: string): DeploymentStats | undefined => this.latency.stats(deploymentId);
+
+  unavailable(deploymentId: string): { reason: string; retryAfterMs: number } | undefined {
+    const wait = this.coolDowns.remainingMs(deploymentId);
+    if (wait <= 0) return undefined;
+    return {
+      reason: `rate limited upstream (Retry-After); cooling down for ${Math.ceil(wait / 1000)} s`,
+      retryAfterMs: wait,
+    };
+  }
+
+  /** Every deployment's health in this process (published to the health board). */
+  snapshot(): Record<string, DeploymentHealth> {
+    return Object.fromEntries(
+      [...this.counts].map(([id, counts]) => {
+        const latencyMs = this.latency.stats(id)?.latencyMs;
+        const coolingDownUntil = this.coolDowns.endsAt(id);
+        const health: DeploymentHealth = {
+          state: this.breakers.state(id),
+          ...counts,
+          ...(latencyMs !== undefined && { latencyMs }),
+          ...(coolingDownUntil !== undefined && { coolingDownUntil }),
+        };
+        return [id, health];
+      }),
+    );
+  }
+
+  async call<T>(
+    deployment: Deployment,
+    model: string,
+    work: (signal: AbortSignal) => Promise<T>,
+  ): Promise<T> {
+    const counts = this.counts.get(deployment.id);
+    if (!counts || !this.breakers.has(deployment.id))
+      throw new ProviderError('error', `unknown deployment ${deployment.id}`);
+    if (this.options.acquireUpstreamSlot && deployment.requests_per_second !== undefined) {
+      await this.options.acquireUpstreamSlot(deployment, AbortSignal.timeout(deployment.timeout_ms));
+    }
+    const started = this.clock();
+    const labels = { provider: deployment.id, model };
+    try {
+      const result = await this.breakers.fire(deployment, work);
+      const ms = this.clock() - started;
+      counts.successes += 1;
+      this.latency.record(deployment.id, ms);
+      this.options.metrics?.providerRequests.inc({ ...labels, outcome: 'success' });
+      this.options.metrics?.providerDuration.observe({ ...labels, outcome: 'success' }, ms / 1000);
+      return result;
+    } catch (err) {
+      const failure =
+        err instanceof ProviderError
+          ? err
+          : new ProviderError('error', err instanceof Error ? err.message : String(err));
+      // Fast failures of an open breaker or a full deployment say nothing new about it.
+      const refusedLocally =
+        failure.details.upstreamCode === 'circuit_open' || failure.details.upstreamCode === 'at_capacity';
+      if (refusedLocally) throw failure;
+      if (failure.outcome === 'rate_limited' && failure.details.retryAfterMs !== undefined) {
+        this.coolDowns.start(deployment.id, failure.details.retryAfterMs);
+      }
+      counts.failures += 1;
+      counts.lastError = failure.message;
+      this.options.metrics?.providerRequests.inc({ ...labels, outcome: failure.outcome });
+      this.options.metrics?.providerDuration.observe(
+        { ...labels, outcome: failure.outcome },
+        (this.clock() - started) / 1000,
+      );
+      throw failure;
+    }
+  }
+
+  recordFallback(model: string, from: string, to: string): void {
+    this.options.metrics?.fallbacks.inc({ model, from_provider: from, to_provider: to });
+  }
+
+  shutdown(): void {
+    this.breakers.shutdown();
+  }
+}

@@ -1,0 +1,233 @@
+import type { Catalog } from '../core/catalog';
+import type { GenerateInput, GenerateResult } from '../core/jobs/contract';
+import type { JobAttempt, UpstreamJobRef } from '../core/jobs/store';
+import type { ImageStore } from '../platform/image-store';
+import type { Metrics } from '../platform/metrics';
+import { ProviderError, type GenerationRequest, type ImageProvider } from '../providers/types';
+import type { DeploymentCaller } from './caller';
+import type { Deployment, ProviderConfig } from './deployments';
+import { materialiseImages } from './materialise';
+import { routingPlan } from './plan';
+import { runUpstreamJob } from './upstream-job';
+
+/** Why a job's generation ended without images; the activity turns it into its failure. */
+export class GenerationFailed extends Error {
+  constructor(
+    /** `rejected` / `content_policy` (the request's fault), `all_providers_failed`, or `upstream_rate_limited`. */
+    readonly type: 'rejected' | 'content_policy' | 'all_providers_failed' | 'upstream_rate_limited',
+    message: string,
+    readonly attempts: JobAttempt[],
+    /** For `upstream_rate_limited`: the soonest Retry-After any deployment gave. */
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+    this.name = 'GenerationFailed';
+  }
+}
+
+/** The job was cancelled while a deployment was working on it. */
+export class GenerationCancelled extends Error {
+  override name = 'GenerationCancelled';
+}
+
+/** What the router tells the job (its activity writes it to the job document). */
+export interface GenerationHooks {
+  /** Aborted when the job is cancelled. */
+  cancelled: AbortSignal;
+  /** Attempts of earlier runs of this job: kept, and the failure summary names them too. */
+  earlierAttempts: JobAttempt[];
+  /** The upstream job an earlier run left in flight: polled again first, never resubmitted. */
+  resume?: UpstreamJobRef | null | undefined;
+  /** A failed or skipped attempt, written at once so that a running job shows it. */
+  attemptFailed(attempt: JobAttempt): Promise<void>;
+  /** An asynchronous upstream job was accepted (null: the attempt holding it failed). */
+  upstreamJob(upstream: UpstreamJobRef | null): Promise<void>;
+  progress(progress: number): Promise<void>;
+  heartbeat(details?: unknown): void;
+}
+
+export interface ImageRouterDeps {
+  catalog: Catalog;
+  providers: ProviderConfig;
+  adapters: ReadonlyMap<string, ImageProvider>;
+  images: ImageStore;
+  caller: DeploymentCaller;
+  fetch?: typeof fetch;
+  random?: () => number;
+  /** Pause between polls of an asynchronous upstream job when it gives no hint. */
+  pollIntervalMs?: number;
+  metrics?: Metrics;
+}
+
+const DEFAULT_POLL_INTERVAL_MS = 500;
+
+/**
+ * Generates a job's images: tries the routing plan's deployments in order, then the fallback
+ * models the request allows (none costing more than was reserved), stores the images and reports
+ * every attempt. A rejected or content-policy answer ends the job at once (another provider would
+ * refuse the same request); every other failure moves on to the next deployment.
+ */
+export class ImageRouter {
+  private readonly pollIntervalMs: number;
+
+  constructor(private readonly deps: ImageRouterDeps) {
+    this.pollIntervalMs = deps.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
+  }
+
+  async generate(input: GenerateInput, hooks: GenerationHooks): Promise<GenerateResult> {
+    const { deps } = this;
+    const attempts: JobAttempt[] = [...hooks.earlierAttempts];
+    const allowed = (input.request.fallback_models ?? []).filter(
+      (m) => m !== input.model && (deps.catalog.models[m]?.credits ?? Infinity) <= input.creditsPerImage,
+    );
+    let previous: string | undefined;
+    let resume = hooks.resume ?? undefined;
+    let retryAfterMs: number | undefined;
+
+    for (const model of [input.model, ...allowed]) {
+      const plan = routingPlan(model, deps.providers, {
+        ...(deps.random && { random: deps.random }),
+        stats: deps.caller.stats,
+      });
+      // A resumed upstream job goes first, on the deployment that accepted it.
+      const order =
+        resume && resume.model === model
+          ? [...plan.deployments].sort((a) => (a.id === resume!.deployment ? -1 : 0))
+          : plan.deployments;
+      for (const deployment of order) {
+        const resumeId =
+          resume && resume.model === model && resume.deployment === deployment.id ? resume.job_id : undefined;
+        resume = undefined;
+        const skip = resumeId ? undefined : deps.caller.unavailable(deployment.id);
+        if (skip) {
+          retryAfterMs = Math.min(retryAfterMs ?? Infinity, skip.retryAfterMs);
+          const record: JobAttempt = {
+            provider: deployment.id,
+            model,
+            outcome: 'skipped',
+            duration_ms: 0,
+            error: skip.reason,
+            at: new Date(),
+          };
+          attempts.push(record);
+          await hooks.attemptFailed(record);
+          continue;
+        }
+        if (previous && previous !== deployment.id)
+          deps.caller.recordFallback(model, previous, deployment.id);
+        previous = deployment.id;
+        const started = Date.now();
+        try {
+          const images = await this.attempt(input, deployment, model, resumeId, hooks);
+          // The success is written with the settlement; failures are written at once.
+          attempts.push({
+            provider: deployment.id,
+            model,
+            outcome: 'success',
+            duration_ms: Date.now() - started,
+            at: new Date(),
+          });
+          deps.metrics?.upstreamCost.inc(
+            { provider: deployment.id, model },
+            (deployment.models[model]!.cost_usd_micros * input.request.n) / 1e6,
+          );
+          return {
+            model,
+            creditsPerImage: deps.catalog.models[model]?.credits ?? input.creditsPerImage,
+            provider: deployment.id,
+            sandbox: deployment.type === 'sandbox',
+            images,
+            attempts,
+          };
+        } catch (err) {
+          // A cancelled job reports the job as cancelled, not as a provider failure.
+          if (hooks.cancelled.aborted) throw new GenerationCancelled('The job was cancelled.');
+          const failure =
+            err instanceof ProviderError
+              ? err
+              : new ProviderError('error', err instanceof Error ? err.message : String(err));
+          if (failure.outcome === 'rate_limited' && failure.details.retryAfterMs !== undefined) {
+            retryAfterMs = Math.min(retryAfterMs ?? Infinity, failure.details.retryAfterMs);
+          }
+          const record: JobAttempt = {
+            provider: deployment.id,
+            model,
+            outcome: failure.details.upstreamCode === 'circuit_open' ? 'circuit_open' : failure.outcome,
+            duration_ms: Date.now() - started,
+            error: failure.message,
+            at: new Date(),
+          };
+          attempts.push(record);
+          await hooks.attemptFailed(record);
+          await hooks.upstreamJob(null);
+          if (
+            failure.outcome === 'rejected' ||
+            (failure.outcome === 'content_policy' && !deployment.retry_on_content_policy)
+          ) {
+            throw new GenerationFailed(failure.outcome, failure.message, attempts);
+          }
+        }
+      }
+    }
+    const thisRun = attempts.slice(hooks.earlierAttempts.length);
+    if (
+      retryAfterMs !== undefined &&
+      thisRun.every((a) => a.outcome === 'rate_limited' || a.outcome === 'skipped')
+    ) {
+      throw new GenerationFailed(
+        'upstream_rate_limited',
+        `Every provider is rate limiting; retrying in ${Math.ceil(retryAfterMs / 1000)} s`,
+        attempts,
+        retryAfterMs,
+      );
+    }
+    const summary = attempts
+      .map((a) => `${a.provider}/${a.model}: ${a.outcome}${a.error ? ` (${a.error})` : ''}`)
+      .join('; ');
+    throw new GenerationFailed(
+      'all_providers_failed',
+      `Every provider failed: ${summary || 'no deployment serves this model'}`,
+      attempts,
+    );
+  }
+
+  private async attempt(
+    input: GenerateInput,
+    deployment: Deployment,
+    model: string,
+    resumeJobId: string | undefined,
+    hooks: GenerationHooks,
+  ) {
+    const { deps } = this;
+    const adapter = deps.adapters.get(deployment.id);
+    if (!adapter) throw new ProviderError('error', `deployment ${deployment.id} has no adapter`);
+    const r = input.request;
+    const request: GenerationRequest = {
+      upstreamModel: deployment.models[model]!.upstream_model,
+      model,
+      prompt: r.prompt,
+      n: r.n,
+      aspectRatio: r.aspect_ratio,
+      ...(r.negative_prompt !== undefined && { negativePrompt: r.negative_prompt }),
+      ...(r.seed !== undefined && { seed: r.seed }),
+      ...(r.image_urls !== undefined && { imageUrls: r.image_urls }),
+    };
+    return deps.caller.call(deployment, model, async (timeoutSignal) => {
+      const signal = AbortSignal.any([hooks.cancelled, timeoutSignal]);
+      const images = await runUpstreamJob(adapter, request, resumeJobId, {
+        signal,
+        pollIntervalMs: this.pollIntervalMs,
+        accepted: (jobId) =>
+          hooks.upstreamJob({ deployment: deployment.id, model, job_id: jobId, submitted_at: new Date() }),
+        progress: (progress) => hooks.progress(progress),
+        polled: (jobId) => hooks.heartbeat({ upstreamJobId: jobId }),
+      });
+      return materialiseImages(images, {
+        store: deps.images,
+        aspectRatio: r.aspect_ratio,
+        signal,
+        ...(deps.fetch && { fetch: deps.fetch }),
+      });
+    });
+  }
+}
