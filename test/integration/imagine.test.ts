@@ -3,19 +3,8 @@ import { PNG } from 'pngjs';
 import { sha256Hex } from '../../platform/ids';
 import { startTestEasel, type TestEasel } from '../support/easel';
 import { sandboxProviders, waitFor, writeConfig } from '../support/config';
+import type { JobView } from '../../core/jobs/view';
 
-interface Job {
-  id: string;
-  status: string;
-  model: string;
-  provider: string | null;
-  sandbox?: boolean;
-  credits_reserved: number;
-  credits_charged: number;
-  images: Array<{ url: string; width: number; height: number; content_type: string }>;
-  error: { code: string; message: string } | null;
-  attempts: Array<{ provider: string; outcome: string }>;
-}
 interface Account {
   balance: { available: number; held: number; captured: number };
   running_jobs: number;
@@ -35,15 +24,15 @@ describe('POST /v1/imagine on the sandbox provider', () => {
 
   const account = (key: string): Promise<Account> =>
     easel.call<Account>('GET', '/v1/account', { token: key }).then((r) => r.body);
-  const job = (key: string, id: string, wait = 0): Promise<Job> =>
-    easel.call<Job>('GET', `/v1/jobs/${id}?wait=${wait}`, { token: key }).then((r) => r.body);
+  const job = (key: string, id: string, wait = 0): Promise<JobView> =>
+    easel.call<JobView>('GET', `/v1/jobs/${id}?wait=${wait}`, { token: key }).then((r) => r.body);
   const audit = async (): Promise<unknown[]> =>
     (await easel.admin<{ violations: unknown[] }>('POST', '/audit')).body.violations;
 
   it('runs a job queued → running → succeeded, serves its PNG and charges its credits once', async () => {
     const { key } = await easel.newAccount('hobby');
     const before = await account(key);
-    const submitted = await easel.call<Job>('POST', '/v1/imagine', {
+    const submitted = await easel.call<JobView>('POST', '/v1/imagine', {
       token: key,
       body: { model: 'nano-banana', prompt: 'a red fox in snow', aspect_ratio: '16:9', n: 2 },
     });
@@ -81,7 +70,7 @@ describe('POST /v1/imagine on the sandbox provider', () => {
   it('ends a failing job failed, with an error that names the attempts, and releases every credit', async () => {
     const { key } = await easel.newAccount('hobby');
     const before = await account(key);
-    const submitted = await easel.call<Job>('POST', '/imagine', {
+    const submitted = await easel.call<JobView>('POST', '/imagine', {
       token: key,
       body: { model: 'flux-2-dev', prompt: 'this one breaks [fail]' },
     });
@@ -101,7 +90,7 @@ describe('POST /v1/imagine on the sandbox provider', () => {
 
   it('ends a content-policy refusal with its own error code and no charge', async () => {
     const { key } = await easel.newAccount('hobby');
-    const submitted = await easel.call<Job>('POST', '/v1/imagine', {
+    const submitted = await easel.call<JobView>('POST', '/v1/imagine', {
       token: key,
       body: { model: 'flux-2-dev', prompt: 'nope [content_policy]' },
     });
@@ -112,7 +101,7 @@ describe('POST /v1/imagine on the sandbox provider', () => {
   it('cancels a running job and releases its credits; cancelling a finished job says so', async () => {
     const { key } = await easel.newAccount('hobby');
     const before = await account(key);
-    const submitted = await easel.call<Job>('POST', '/v1/imagine', {
+    const submitted = await easel.call<JobView>('POST', '/v1/imagine', {
       token: key,
       body: { model: 'midjourney', prompt: 'never ends [timeout]' },
     });
@@ -120,7 +109,9 @@ describe('POST /v1/imagine on the sandbox provider', () => {
       () => job(key, submitted.body.id),
       (j) => j.status === 'running',
     );
-    const canceled = await easel.call<Job>('POST', `/v1/jobs/${submitted.body.id}/cancel`, { token: key });
+    const canceled = await easel.call<JobView>('POST', `/v1/jobs/${submitted.body.id}/cancel`, {
+      token: key,
+    });
     expect(canceled.status).toBe(200);
     expect(canceled.body).toMatchObject({ status: 'canceled', credits_charged: 0 });
     expect((await account(key)).balance).toMatchObject({ available: before.balance.available, held: 0 });
@@ -132,7 +123,7 @@ describe('POST /v1/imagine on the sandbox provider', () => {
 
   it('answers 402 when credits are short, leaving no job, no hold and no running workflow', async () => {
     const { id, key } = await easel.newAccount(); // trial: 25 credits
-    const first = await easel.call<Job>('POST', '/v1/imagine', {
+    const first = await easel.call<JobView>('POST', '/v1/imagine', {
       token: key,
       body: { model: 'ideogram-v3', prompt: 'logo', n: 4 },
     });
@@ -150,7 +141,7 @@ describe('POST /v1/imagine on the sandbox provider', () => {
       details: { available: 5, required: 20 },
     });
     expect((await account(key)).balance).toMatchObject({ available: 5, held: 0 });
-    const list = await easel.call<{ data: Job[] }>('GET', '/v1/jobs', { token: key });
+    const list = await easel.call<{ data: JobView[] }>('GET', '/v1/jobs', { token: key });
     expect(list.body.data.map((j) => j.id)).toEqual([first.body.id]);
     // The refusal came from the ledger, before any workflow: none exists for the refused job (its
     // id follows from the Idempotency-Key).
@@ -160,7 +151,7 @@ describe('POST /v1/imagine on the sandbox provider', () => {
     // Once credits arrive, the same key is accepted: a refusal is not a stored answer.
     await easel.admin('POST', `/accounts/${id}/grants`, { credits: 20, idempotency_key: 'top-up-short-1' });
     await new Promise((r) => setTimeout(r, 1_100));
-    const retried = await easel.call<Job>('POST', '/v1/imagine', {
+    const retried = await easel.call<JobView>('POST', '/v1/imagine', {
       token: key,
       body: { model: 'ideogram-v3', prompt: 'logo', n: 4 },
       headers: { 'Idempotency-Key': 'short-1' },
@@ -196,7 +187,7 @@ describe('POST /v1/imagine on the sandbox provider', () => {
 
   it('routes auto + task to the catalog model', async () => {
     const { key } = await easel.newAccount('pro');
-    const r = await easel.call<Job>('POST', '/v1/imagine', {
+    const r = await easel.call<JobView>('POST', '/v1/imagine', {
       token: key,
       body: { model: 'auto', task: 'text-in-image', prompt: 'SALE 50%' },
     });
@@ -208,12 +199,14 @@ describe('POST /v1/imagine on the sandbox provider', () => {
     const body = { model: 'flux-2-dev', prompt: 'same request' };
     const headers = { 'Idempotency-Key': 'order-42' };
     const concurrent = await Promise.all(
-      Array.from({ length: 5 }, () => easel.call<Job>('POST', '/v1/imagine', { token: key, body, headers })),
+      Array.from({ length: 5 }, () =>
+        easel.call<JobView>('POST', '/v1/imagine', { token: key, body, headers }),
+      ),
     );
     expect(concurrent.map((r) => r.status)).toEqual([202, 202, 202, 202, 202]);
     expect(new Set(concurrent.map((r) => r.body.id)).size).toBe(1);
     await job(key, concurrent[0]!.body.id, 20);
-    const later = await easel.call<Job>('POST', '/v1/imagine', { token: key, body, headers });
+    const later = await easel.call<JobView>('POST', '/v1/imagine', { token: key, body, headers });
     expect(later.status).toBe(202);
     expect(later.body.id).toBe(concurrent[0]!.body.id);
     expect(later.body.status).toBe('succeeded');
@@ -226,7 +219,7 @@ describe('POST /v1/imagine on the sandbox provider', () => {
     expect(other.body.error.code).toBe('idempotency_key_reused');
     const acct = await account(key);
     expect(acct.balance.captured).toBe(1);
-    const list = await easel.call<{ data: Job[] }>('GET', '/v1/jobs', { token: key });
+    const list = await easel.call<{ data: JobView[] }>('GET', '/v1/jobs', { token: key });
     expect(list.body.data).toHaveLength(1);
   });
 
@@ -253,11 +246,11 @@ describe('POST /v1/imagine on the sandbox provider', () => {
   it('refuses the (N+1)th concurrent job while N run, and accepts it once one finishes', async () => {
     const { id, key } = await easel.newAccount('pro');
     await easel.admin('PATCH', `/accounts/${id}`, { rate_limits: { concurrent_jobs: 2 } });
-    const a = await easel.call<Job>('POST', '/v1/imagine', {
+    const a = await easel.call<JobView>('POST', '/v1/imagine', {
       token: key,
       body: { model: 'flux-2-dev', prompt: 'hold [timeout]' },
     });
-    const b = await easel.call<Job>('POST', '/v1/imagine', {
+    const b = await easel.call<JobView>('POST', '/v1/imagine', {
       token: key,
       body: { model: 'flux-2-dev', prompt: 'hold [timeout]' },
     });
@@ -273,7 +266,7 @@ describe('POST /v1/imagine on the sandbox provider', () => {
     });
     expect(c.headers.get('retry-after')).toBe('1');
     await easel.call('POST', `/v1/jobs/${a.body.id}/cancel`, { token: key });
-    const d = await easel.call<Job>('POST', '/v1/imagine', {
+    const d = await easel.call<JobView>('POST', '/v1/imagine', {
       token: key,
       body: { model: 'flux-2-dev', prompt: 'third' },
     });
@@ -284,7 +277,7 @@ describe('POST /v1/imagine on the sandbox provider', () => {
   it("never shows one account another's job", async () => {
     const a = await easel.newAccount('pro');
     const b = await easel.newAccount('pro');
-    const submitted = await easel.call<Job>('POST', '/v1/imagine', {
+    const submitted = await easel.call<JobView>('POST', '/v1/imagine', {
       token: a.key,
       body: { model: 'flux-2-dev', prompt: 'mine' },
     });
@@ -292,7 +285,9 @@ describe('POST /v1/imagine on the sandbox provider', () => {
     expect((await easel.call('POST', `/v1/jobs/${submitted.body.id}/cancel`, { token: b.key })).status).toBe(
       404,
     );
-    expect((await easel.call<{ data: Job[] }>('GET', '/v1/jobs', { token: b.key })).body.data).toEqual([]);
+    expect((await easel.call<{ data: JobView[] }>('GET', '/v1/jobs', { token: b.key })).body.data).toEqual(
+      [],
+    );
   });
 
   it('pages the job list with a cursor and filters by status', async () => {
@@ -301,20 +296,20 @@ describe('POST /v1/imagine on the sandbox provider', () => {
     for (let i = 0; i < 5; i++) {
       ids.push(
         (
-          await easel.call<Job>('POST', '/v1/imagine', {
+          await easel.call<JobView>('POST', '/v1/imagine', {
             token: key,
             body: { model: 'flux-2-dev', prompt: `page ${i}` },
           })
         ).body.id,
       );
     }
-    const first = await easel.call<{ data: Job[]; next_cursor: string; has_more: boolean }>(
+    const first = await easel.call<{ data: JobView[]; next_cursor: string; has_more: boolean }>(
       'GET',
       '/v1/jobs?limit=3',
       { token: key },
     );
     expect(first.body.has_more).toBe(true);
-    const second = await easel.call<{ data: Job[]; has_more: boolean }>(
+    const second = await easel.call<{ data: JobView[]; has_more: boolean }>(
       'GET',
       `/v1/jobs?limit=3&cursor=${first.body.next_cursor}`,
       { token: key },
@@ -322,7 +317,9 @@ describe('POST /v1/imagine on the sandbox provider', () => {
     expect([...first.body.data, ...second.body.data].map((j) => j.id)).toEqual([...ids].reverse());
     expect(second.body.has_more).toBe(false);
     for (const id of ids) await job(key, id, 20);
-    const succeeded = await easel.call<{ data: Job[] }>('GET', '/v1/jobs?status=succeeded', { token: key });
+    const succeeded = await easel.call<{ data: JobView[] }>('GET', '/v1/jobs?status=succeeded', {
+      token: key,
+    });
     expect(succeeded.body.data).toHaveLength(5);
   });
 });

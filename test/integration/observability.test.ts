@@ -6,6 +6,7 @@ import { startTestEasel, type TestEasel } from '../support/easel';
 import { waitFor, writeConfig } from '../support/config';
 import { samplesOf, startPrometheus, type RunningPrometheus } from '../support/prometheus';
 import { WebhookReceiver } from '../support/webhook-receiver';
+import type { JobView } from '../../core/jobs/view';
 
 const ROOT = path.resolve(__dirname, '../..');
 const DASHBOARDS_DIR = path.join(ROOT, 'infra/grafana/dashboards');
@@ -18,14 +19,6 @@ const ALERTS_FILE = path.join(ROOT, 'infra/prometheus/alerts.yml');
 // Panels allowed to show no data, with the reason. Empty: every panel gets data from the jobs
 // this test drives (counters start at zero, and ratios default their numerator to 0).
 const MAY_BE_EMPTY = new Map<string, string>([]);
-
-interface Job {
-  id: string;
-  status: string;
-  model: string;
-  provider: string | null;
-  attempts: Array<{ provider: string; model: string; outcome: string }>;
-}
 
 interface PanelTarget {
   where: string;
@@ -168,15 +161,15 @@ describe('observability against a real Prometheus scraping a running Easel', () 
     const broke = await easel.newAccount();
     secrets.push(pro.id, pro.key, broke.id, broke.key);
 
-    const run = async (body: Record<string, unknown>): Promise<Job> => {
-      const submitted = await easel.call<Job>('POST', '/v1/imagine', { token: pro.key, body });
+    const run = async (body: Record<string, unknown>): Promise<JobView> => {
+      const submitted = await easel.call<JobView>('POST', '/v1/imagine', { token: pro.key, body });
       if (submitted.status !== 202)
         throw new Error(`submit: ${submitted.status} ${JSON.stringify(submitted.body)}`);
       secrets.push(submitted.body.id);
       return waitFor(
         () =>
           easel
-            .call<Job>('GET', `/v1/jobs/${submitted.body.id}?wait=10`, { token: pro.key })
+            .call<JobView>('GET', `/v1/jobs/${submitted.body.id}?wait=10`, { token: pro.key })
             .then((r) => r.body),
         (j) => ['succeeded', 'failed', 'canceled'].includes(j.status),
         30_000,

@@ -1,17 +1,7 @@
 import { BflFake } from '../fakes/bfl-fake';
 import { startTestEasel, type TestEasel } from '../support/easel';
 import { waitFor, writeConfig } from '../support/config';
-
-interface Job {
-  id: string;
-  status: string;
-  model: string;
-  provider: string | null;
-  credits_reserved: number;
-  credits_charged: number;
-  error: { code: string; message: string } | null;
-  attempts: Array<{ provider: string; model: string; outcome: string; duration_ms: number }>;
-}
+import type { JobView } from '../../core/jobs/view';
 
 const BFL_KEY = 'bfl-routing-key';
 process.env.TEST_BFL_KEY = BFL_KEY;
@@ -89,12 +79,14 @@ describe('routing across deployments', () => {
     await Promise.all([a.close(), b.close()]);
   });
 
-  const run = async (body: Record<string, unknown>): Promise<Job> => {
-    const submitted = await easel.call<Job>('POST', '/v1/imagine', { token: key, body });
+  const run = async (body: Record<string, unknown>): Promise<JobView> => {
+    const submitted = await easel.call<JobView>('POST', '/v1/imagine', { token: key, body });
     expect(submitted.status).toBe(202);
     return waitFor(
       () =>
-        easel.call<Job>('GET', `/v1/jobs/${submitted.body.id}?wait=10`, { token: key }).then((r) => r.body),
+        easel
+          .call<JobView>('GET', `/v1/jobs/${submitted.body.id}?wait=10`, { token: key })
+          .then((r) => r.body),
       (j) => ['succeeded', 'failed', 'canceled'].includes(j.status),
       60_000,
       0,
@@ -109,7 +101,7 @@ describe('routing across deployments', () => {
 
   it('opens A’s breaker on 503s while every job succeeds through B, then probes A half-open and returns to it', async () => {
     a.inject({ on: 'submit', status: 503, times: 1_000 });
-    const jobs: Job[] = [];
+    const jobs: JobView[] = [];
     for (let i = 0; i < 8; i++) jobs.push(await run({ model: 'flux-2-dev', prompt: `outage ${i}` }));
     expect(jobs.every((j) => j.status === 'succeeded' && j.provider === 'bfl-b')).toBe(true);
     const outcomesOnA = jobs.map((j) => j.attempts.find((x) => x.provider === 'bfl-a')?.outcome);
@@ -244,7 +236,7 @@ describe('weighted load balancing', () => {
     for (let batch = 0; batch < 20; batch++) {
       const submitted = await Promise.all(
         Array.from({ length: 20 }, (_, i) =>
-          easel.call<Job>('POST', '/v1/imagine', {
+          easel.call<JobView>('POST', '/v1/imagine', {
             token: account.key,
             body: { model: 'flux-2-dev', prompt: `w ${batch}-${i}` },
           }),
@@ -255,7 +247,8 @@ describe('weighted load balancing', () => {
     const jobs = await Promise.all(
       ids.map((id) =>
         waitFor(
-          () => easel.call<Job>('GET', `/v1/jobs/${id}?wait=30`, { token: account.key }).then((r) => r.body),
+          () =>
+            easel.call<JobView>('GET', `/v1/jobs/${id}?wait=30`, { token: account.key }).then((r) => r.body),
           (j) => j.status === 'succeeded',
           200_000,
           0,

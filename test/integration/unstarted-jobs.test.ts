@@ -3,12 +3,7 @@ import { JobStore } from '../../core/jobs/store';
 import { startTestEasel, type TestEasel } from '../support/easel';
 import { sandboxProviders, waitFor, writeConfig } from '../support/config';
 import { freshDatabase } from '../support/db';
-
-interface Job {
-  id: string;
-  status: string;
-  credits_charged: number;
-}
+import type { JobView } from '../../core/jobs/view';
 
 describe('a submission whose API stopped between writing the job and starting its workflow', () => {
   let easel: TestEasel;
@@ -49,7 +44,7 @@ describe('a submission whose API stopped between writing the job and starting it
     expect(held.body.balance.held).toBe(2);
 
     const done = await waitFor(
-      () => easel.call<Job>('GET', `/v1/jobs/${jobId}?wait=5`, { token: key }).then((r) => r.body),
+      () => easel.call<JobView>('GET', `/v1/jobs/${jobId}?wait=5`, { token: key }).then((r) => r.body),
       (j) => j.status === 'succeeded',
       30_000,
     );

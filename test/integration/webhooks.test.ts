@@ -2,13 +2,7 @@ import { Webhook } from 'standardwebhooks';
 import { startTestEasel, type TestEasel } from '../support/easel';
 import { sandboxProviders, waitFor, writeConfig } from '../support/config';
 import { WebhookReceiver } from '../support/webhook-receiver';
-
-interface Job {
-  id: string;
-  status: string;
-  completed_at: string | null;
-  webhook?: { state: string; attempts: Array<{ status: number | null; outcome: string; at: string }> };
-}
+import type { JobView } from '../../core/jobs/view';
 
 describe('signed webhooks', () => {
   const receiver = new WebhookReceiver();
@@ -35,15 +29,15 @@ describe('signed webhooks', () => {
   });
 
   const submit = async (prompt: string): Promise<string> => {
-    const r = await easel.call<Job>('POST', '/v1/imagine', {
+    const r = await easel.call<JobView>('POST', '/v1/imagine', {
       token: key,
       body: { model: 'flux-2-dev', prompt, webhook_url: receiver.url },
     });
     expect(r.status).toBe(202);
     return r.body.id;
   };
-  const job = (id: string): Promise<Job> =>
-    easel.call<Job>('GET', `/v1/jobs/${id}`, { token: key }).then((r) => r.body);
+  const job = (id: string): Promise<JobView> =>
+    easel.call<JobView>('GET', `/v1/jobs/${id}`, { token: key }).then((r) => r.body);
 
   it('delivers job.succeeded and job.failed, each verifying with standardwebhooks; a tampered body does not', async () => {
     expect(secret).toMatch(/^whsec_/);
@@ -194,12 +188,12 @@ describe('GET /v1/usage', () => {
     ];
     const ids: string[] = [];
     for (const body of bodies) {
-      ids.push((await easel.call<Job>('POST', '/v1/imagine', { token: key, body })).body.id);
+      ids.push((await easel.call<JobView>('POST', '/v1/imagine', { token: key, body })).body.id);
       await new Promise((r) => setTimeout(r, 550)); // hobby: 2 requests per second
     }
     for (const id of ids)
       await waitFor(
-        () => easel.call<Job>('GET', `/v1/jobs/${id}?wait=10`, { token: key }).then((r) => r.body),
+        () => easel.call<JobView>('GET', `/v1/jobs/${id}?wait=10`, { token: key }).then((r) => r.body),
         (j) => j.status !== 'queued' && j.status !== 'running',
       );
 

@@ -9,14 +9,7 @@ import { freshDatabase } from '../support/db';
 import { requireDevStack, startTestEasel, type TestEasel } from '../support/easel';
 import { waitFor, writeConfig } from '../support/config';
 import { killProcess, startWorkerProcess } from '../support/worker-process';
-
-interface Job {
-  id: string;
-  status: string;
-  provider: string | null;
-  credits_charged: number;
-  images: Array<{ url: string }>;
-}
+import type { JobView } from '../../core/jobs/view';
 
 describe('a worker killed while jobs are in flight on an asynchronous upstream', () => {
   const fake = new BflFake({ apiKey: 'bfl-test-key', pendingMs: 5_000 });
@@ -68,7 +61,7 @@ describe('a worker killed while jobs are in flight on an asynchronous upstream',
     const prompts = Array.from({ length: 20 }, (_, i) => `crash test ${i}`);
     const ids: string[] = [];
     for (const prompt of prompts) {
-      const r = await easel.call<Job>('POST', '/v1/imagine', {
+      const r = await easel.call<JobView>('POST', '/v1/imagine', {
         token: key,
         body: { model: 'flux-2-dev', prompt },
       });
@@ -92,7 +85,7 @@ describe('a worker killed while jobs are in flight on an asynchronous upstream',
     const jobs = await waitFor(
       () =>
         Promise.all(
-          ids.map((id) => easel.call<Job>('GET', `/v1/jobs/${id}`, { token: key }).then((r) => r.body)),
+          ids.map((id) => easel.call<JobView>('GET', `/v1/jobs/${id}`, { token: key }).then((r) => r.body)),
         ),
       (all) => all.every((j) => j.status === 'succeeded' || j.status === 'failed'),
       90_000,
