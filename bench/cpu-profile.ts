@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import path from 'node:path';
+import { REPO_ROOT } from '../infra/devstack/devstack';
 import { round } from './stats';
 
 /** The parts of a V8 `.cpuprofile` (written by `node --cpu-prof`) that are read here. */
@@ -18,7 +18,7 @@ export interface CpuArea {
   pct: number;
 }
 
-const REPO = `${path.resolve(__dirname, '..')}/`;
+const REPO = `${REPO_ROOT}/`;
 
 function areaOf(functionName: string, url: string): string | null {
   if (url === '') {

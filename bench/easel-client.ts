@@ -1,18 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { isTerminal } from '../core/jobs/jobs';
+import { isTerminal } from '../core/jobs/store';
+import type { JobView } from '../core/jobs/view';
+import { forEachConcurrently } from './load';
 import { sleep } from './stats';
 
-/** The parts of a job (`GET /v1/jobs/:id`) the benchmark reads. */
-export interface JobView {
-  id: string;
-  status: 'queued' | 'running' | 'succeeded' | 'failed' | 'canceled';
-  created_at: string;
-  completed_at: string | null;
-  error: { code: string; message: string } | null;
-}
-
 /** A zero-latency sandbox job takes well under a second: two minutes means it is stuck. */
-const JOB_TIMEOUT_MS = 120_000;
+export const JOB_TIMEOUT_MS = 120_000;
 
 export const BENCH_JOB = { model: 'flux-2-dev', prompt: 'bench' } as const;
 
@@ -71,6 +64,13 @@ export class EaselClient {
     const answer = await this.imagine();
     if (answer.status !== 202) throw new HttpError(answer.status, 'POST /v1/imagine', answer.body);
     return answer.body;
+  }
+
+  /** Submits `count` jobs, `concurrency` at a time, without following them. */
+  async submitMany(count: number, concurrency: number): Promise<void> {
+    await forEachConcurrently(count, concurrency, async () => {
+      await this.submit();
+    });
   }
 
   /**

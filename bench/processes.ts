@@ -2,7 +2,8 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { REPO_ROOT } from '../infra/devstack/devstack';
-import { sleep } from './stats';
+import { waitFor } from '../test/support/config';
+import { killProcess } from '../test/support/worker-process';
 
 const START_TIMEOUT_MS = 120_000;
 
@@ -49,19 +50,21 @@ export async function startEaselProcess(
   child.stdout!.on('data', keep);
   child.stderr!.on('data', keep);
 
-  const deadline = Date.now() + START_TIMEOUT_MS;
-  for (;;) {
-    if (child.exitCode !== null || child.signalCode !== null) {
-      throw new Error(
-        `${role} exited (${child.exitCode ?? child.signalCode}) before it was ready:\n${output}`,
-      );
-    }
-    if (await ready().catch(() => false)) break;
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`${role} not ready within ${START_TIMEOUT_MS} ms:\n${output}`);
-    }
-    await sleep(250);
+  const exited = (): boolean => child.exitCode !== null || child.signalCode !== null;
+  // Polls until the child answers, or exits (told apart below).
+  try {
+    await waitFor(
+      async () => exited() || (await ready().catch(() => false)),
+      (done) => done,
+      START_TIMEOUT_MS,
+      250,
+    );
+  } catch {
+    child.kill('SIGKILL');
+    throw new Error(`${role} not ready within ${START_TIMEOUT_MS} ms:\n${output}`);
+  }
+  if (exited()) {
+    throw new Error(`${role} exited (${child.exitCode ?? child.signalCode}) before it was ready:\n${output}`);
   }
   return {
     role,
@@ -71,12 +74,10 @@ export async function startEaselProcess(
   };
 }
 
+/** SIGTERM, and SIGKILL if the process has not exited 15 s later. */
 async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
   const forced = setTimeout(() => child.kill('SIGKILL'), 15_000);
-  await exited;
+  await killProcess(child, 'SIGTERM');
   clearTimeout(forced);
 }
 

@@ -1,7 +1,7 @@
 /** What a result was measured on: the machine and the commit. */
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
-import path from 'node:path';
+import { REPO_ROOT } from '../infra/devstack/devstack';
 import { round } from './stats';
 
 export interface Machine {
@@ -33,7 +33,7 @@ export interface CodeVersion {
 export function describeCode(): CodeVersion {
   const git = (...args: string[]): string | null => {
     try {
-      return execFileSync('git', args, { cwd: path.resolve(__dirname, '..'), encoding: 'utf8' }).trim();
+      return execFileSync('git', args, { cwd: REPO_ROOT, encoding: 'utf8' }).trim();
     } catch {
       return null;
     }

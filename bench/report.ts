@@ -148,7 +148,8 @@ export function buildReport(settings: BenchSettings, m: Measurements, code: Code
   };
 }
 
-export function writeReport(report: Report, file: string): void {
+/** Writes a result file (`latest.json`, `profile.json`), its folder created if need be. */
+export function writeJson(file: string, value: unknown): void {
   fs.mkdirSync(path.dirname(file), { recursive: true });
-  fs.writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+  fs.writeFileSync(file, `${JSON.stringify(value, null, 2)}\n`);
 }

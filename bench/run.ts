@@ -6,7 +6,7 @@
 import path from 'node:path';
 import type { SectionContext } from './context';
 import { createBenchAccount } from './easel-client';
-import { buildReport, writeReport, type Measurements } from './report';
+import { buildReport, writeJson, type Measurements } from './report';
 import { formatReport } from './report-tables';
 import { describeCode } from './provenance';
 import { benchAccept } from './sections/accept';
@@ -104,7 +104,7 @@ async function main(): Promise<void> {
   const report = buildReport(settings, measurements, code);
   const name = `${settings.quick ? 'quick' : 'latest'}.json`;
   const file = path.join(RESULTS_DIR, name);
-  writeReport(report, file);
+  writeJson(file, report);
   console.log(`\n${formatReport(report)}\n\nwritten to ${path.relative(process.cwd(), file)}`);
 }
 

@@ -3,7 +3,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DEFAULT_CATALOG } from '../core/catalog';
-import { freePort, startDevStack, type DevStack } from '../infra/devstack/devstack';
+import { startDevStack, type DevStack } from '../infra/devstack/devstack';
+import { freePort } from '../platform/net';
+import { defaultSandboxDeployment } from '../routing/deployments';
+import { JOB_TIMEOUT_MS } from './easel-client';
 import { answersOk, startEaselProcess, type EaselProcess } from './processes';
 import type { RemoteTarget } from './settings';
 
@@ -49,16 +52,15 @@ export interface LocalTargetOptions {
 const TASK_QUEUE = 'easel-bench';
 const FIRST_DATABASE = 'easel';
 
-/** Every catalog model on the built-in sandbox, answering at once with small images. */
+/** The built-in sandbox (every catalog model), answering at once with small images. */
 function sandboxConfig(): unknown {
-  const models = Object.fromEntries(
-    Object.keys(DEFAULT_CATALOG.models).map((m) => [m, { upstream_model: m, cost_usd_micros: 0 }]),
-  );
-  return {
-    providers: {
-      deployments: [{ id: 'sandbox', type: 'sandbox', models, options: { latency_ms: 0, long_side: 64 } }],
-    },
+  const sandbox = {
+    ...defaultSandboxDeployment(DEFAULT_CATALOG),
+    // As long as the bench follows a job: a hung attempt shows as a stuck job, not a failed one.
+    timeout_ms: JOB_TIMEOUT_MS,
+    options: { latency_ms: 0, long_side: 64 },
   };
+  return { providers: { deployments: [sandbox] } };
 }
 
 /**

@@ -31,6 +31,7 @@ export interface AcceptRow {
 }
 
 const WARM_UP_REQUESTS = 20;
+const DRAINING = '; draining the backlog';
 
 function acceptCall(client: EaselClient): () => Promise<Outcome> {
   return async () => {
@@ -42,9 +43,10 @@ function acceptCall(client: EaselClient): () => Promise<Outcome> {
 function toRow(
   result: LoadResult,
   step: Pick<AcceptRow, 'mode' | 'offered_rps' | 'concurrency'>,
-  cpu: CpuUse,
+  cpu: (accepted: number) => CpuUse,
 ): AcceptRow {
   const { ok = 0, ...refused } = result.outcomes;
+  const cpuUse = cpu(ok); // before the summary below: the CPU counted is the step's
   const sent = Object.values(result.outcomes).reduce((a, b) => a + b, 0);
   const latency = summarize(result.latenciesMs);
   return {
@@ -58,7 +60,7 @@ function toRow(
     p99_ms: latency.p99_ms,
     max_ms: latency.max_ms,
     refused,
-    cpu,
+    cpu: cpuUse,
   };
 }
 
@@ -73,18 +75,17 @@ export async function benchAccept({ settings, target, client, log }: SectionCont
   await client.waitUntilIdle();
 
   const rows: AcceptRow[] = [];
+  /** Adds a step's row and drains the jobs it started. */
+  const record = async (row: AcceptRow, note = ''): Promise<void> => {
+    rows.push(row);
+    log(`  ${row.accepted_rps} accepted/s, p50 ${row.p50_ms} ms, p99 ${row.p99_ms} ms${note}`);
+    await client.waitUntilIdle();
+  };
   for (const rate of settings.accept.rates) {
     log(`accept: ${rate} req/s for ${settings.accept.seconds} s`);
     const cpu = measureCpu(target.pids());
     const result = await openLoop(call, { rate, seconds: settings.accept.seconds });
-    const row = toRow(
-      result,
-      { mode: 'open', offered_rps: rate, concurrency: null },
-      cpu(result.outcomes.ok ?? 0),
-    );
-    rows.push(row);
-    log(`  ${row.accepted_rps} accepted/s, p50 ${row.p50_ms} ms, p99 ${row.p99_ms} ms`);
-    await client.waitUntilIdle();
+    await record(toRow(result, { mode: 'open', offered_rps: rate, concurrency: null }, cpu));
   }
 
   const workerPid = target.pids().worker;
@@ -104,27 +105,16 @@ export async function benchAccept({ settings, target, client, log }: SectionCont
       resume();
       process.removeListener('exit', resume);
     }
-    const row = toRow(
-      result,
-      { mode: 'open_worker_paused', offered_rps: rate, concurrency: null },
-      cpu(result.outcomes.ok ?? 0),
+    await record(
+      toRow(result, { mode: 'open_worker_paused', offered_rps: rate, concurrency: null }, cpu),
+      DRAINING,
     );
-    rows.push(row);
-    log(`  ${row.accepted_rps} accepted/s, p50 ${row.p50_ms} ms, p99 ${row.p99_ms} ms; draining the backlog`);
-    await client.waitUntilIdle();
   }
 
   const { saturationConcurrency: concurrency, saturationSeconds: seconds } = settings.accept;
   log(`accept: saturation, ${concurrency} callers for ${seconds} s`);
   const cpu = measureCpu(target.pids());
   const result = await closedLoop(call, { concurrency, seconds });
-  const row = toRow(
-    result,
-    { mode: 'saturation', offered_rps: null, concurrency },
-    cpu(result.outcomes.ok ?? 0),
-  );
-  rows.push(row);
-  log(`  ${row.accepted_rps} accepted/s, p50 ${row.p50_ms} ms, p99 ${row.p99_ms} ms; draining the backlog`);
-  await client.waitUntilIdle();
+  await record(toRow(result, { mode: 'saturation', offered_rps: null, concurrency }, cpu), DRAINING);
   return rows;
 }

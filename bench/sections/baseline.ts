@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { connectTemporal } from '../../platform/temporal';
 import { createBaselineActivities, type BaselineInput } from '../baseline-activities';
 import { baselineJobWorkflow } from '../baseline-workflow';
 import type { SectionContext } from '../context';
@@ -44,8 +44,7 @@ export async function benchBaseline(
   const { jobs, concurrency } = settings.e2e;
   const taskQueue = `bench-baseline-${randomBytes(4).toString('hex')}`;
   const workerConnection = await NativeConnection.connect({ address: temporal.address });
-  const clientConnection = await Connection.connect({ address: temporal.address });
-  const client = new Client({ connection: clientConnection, namespace: temporal.namespace });
+  const { connection: clientConnection, client } = await connectTemporal({ ...temporal, taskQueue });
   try {
     log('baseline: bundling the bare workflow');
     const worker = await Worker.create({

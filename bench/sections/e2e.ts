@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { SectionContext } from '../context';
-import { isTerminal } from '../../core/jobs/jobs';
+import { isTerminal } from '../../core/jobs/store';
 import type { EaselClient } from '../easel-client';
 import { forEachConcurrently } from '../load';
 import { measureCpu, type CpuUse } from '../resources';

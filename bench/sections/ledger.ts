@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Connection } from 'mongoose';
-import { connectDatabase } from '../../core/db';
+import { connectDatabase } from '../../platform/db';
 import { Ledger } from '../../core/ledger/ledger';
 import type { SectionContext } from '../context';
 import { closedLoop } from '../load';
@@ -47,8 +47,8 @@ async function pairs(
       const n = next++;
       const accountId = accountIds[n % accountIds.length]!;
       const jobId = `job_${n}`;
-      const { entry } = await ledger.reserve(accountId, jobId, 1);
-      await ledger.capture(accountId, jobId, 1, entry);
+      const { reservation } = await ledger.reserve(accountId, jobId, 1);
+      await ledger.capture(reservation, 1);
       return 'ok';
     },
     { concurrency, seconds },

@@ -1,6 +1,5 @@
 import { performance } from 'node:perf_hooks';
 import type { SectionContext } from '../context';
-import { forEachConcurrently } from '../load';
 import { rssMb } from '../processes';
 import { measureCpu, type CpuUse } from '../resources';
 import { perSecond, sleep } from '../stats';
@@ -79,9 +78,7 @@ export async function benchMemory(ctx: SectionContext): Promise<MemoryResult> {
       const size = Math.min(batch, upTo - done);
       const begun = performance.now();
       const cpu = measureCpu(target.pids());
-      await forEachConcurrently(size, concurrency, async () => {
-        await client.submit();
-      });
+      await client.submitMany(size, concurrency);
       try {
         // Within the section's time box: a stuck job ends the section, not the run.
         await client.waitUntilIdle({

@@ -1,6 +1,6 @@
 /** The profile as text: round trips by command, step timings, CPU by area. */
 import type { CpuArea } from '../cpu-profile';
-import type { JobsPhase, ProfileRound, RoundTrips } from './profile';
+import type { JobsPhase, ProfileRound, RoundTrips } from './profile-types';
 
 function formatTrips(name: string, r: RoundTrips): string {
   return [

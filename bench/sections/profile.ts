@@ -3,64 +3,20 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { SectionContext } from '../context';
-import { cpuByArea, type CpuArea } from '../cpu-profile';
+import { cpuByArea } from '../cpu-profile';
 import { createBenchAccount } from '../easel-client';
-import { describeCode, type CodeVersion } from '../provenance';
-import { forEachConcurrently } from '../load';
-import { histogramMeans, scrape, type HistogramMean, type Samples } from '../prometheus';
-import { measureCpu, type CpuUse } from '../resources';
+import { describeCode } from '../provenance';
+import { histogramMeans, scrape, type Samples } from '../prometheus';
+import { writeJson } from '../report';
+import { measureCpu } from '../resources';
 import type { BenchSettings } from '../settings';
 import { stopOnInterrupt } from '../shutdown';
-import { perSecond, round, summarize, type LatencySummary } from '../stats';
+import { perSecond, round, summarize } from '../stats';
 import { startLocalTarget, type BenchTarget, type Role } from '../target';
 import { diffCounts, MongoWireCounter, type CommandCounts } from '../wire-counter';
 import { runJobs } from './e2e';
 import { formatAreas, formatPhase, formatRound } from './profile-text';
-
-/** Database round trips per unit of work (a request, a job), by command and collection. */
-export interface RoundTrips {
-  per_unit: number;
-  /** Summed time from each command to its reply, per unit. */
-  ferretdb_ms_per_unit: number;
-  commands: Array<{ command: string; per_unit: number; mean_ms: number }>;
-}
-
-/** Jobs run by a fixed number of clients that follow each job to its end. */
-export interface JobsPhase {
-  jobs: number;
-  concurrency: number;
-  jobs_per_s: number;
-  /** Jobs not terminal after two minutes. */
-  stuck: number;
-  submit_to_succeeded: LatencySummary;
-  /** Means of the Temporal SDK's and Easel's duration histograms over the phase. */
-  steps: HistogramMean[];
-  cpu: CpuUse;
-}
-
-/** One round of measurements, at a known number of jobs already in the database. */
-export interface ProfileRound {
-  jobs_in_database: number;
-  /** `POST /v1/imagine` alone: what the API process does per accepted request. */
-  accept_api: RoundTrips;
-  /** Everything the worker does per job (start, generate, settle). */
-  job_worker: RoundTrips;
-  /** The API per job when the client also long-polls the job (`?wait=30`) until it ends. */
-  submit_and_follow_api: RoundTrips;
-  loaded: JobsPhase;
-}
-
-export interface ProfileResult {
-  note: string;
-  code: CodeVersion;
-  /** One job at a time on an (almost) empty database: the floor of a job's latency. */
-  serial: JobsPhase;
-  fresh: ProfileRound;
-  /** The same round after `profileFill` more jobs: how lookups slow down as tables grow. */
-  grown: ProfileRound;
-  /** JavaScript CPU after start-up, all threads, by package or folder (`node --cpu-prof`); not the Rust core's threads. */
-  cpu_by_area: Partial<Record<Role, CpuArea[]>>;
-}
+import type { JobsPhase, ProfileResult, ProfileRound, RoundTrips } from './profile-types';
 
 const NOTE =
   'Easel processes reach FerretDB through a counting proxy here: latencies are slightly above a plain run.';
@@ -136,9 +92,7 @@ class Profiler {
     const api0 = this.counters.api.snapshot();
     const worker0 = this.counters.worker.snapshot();
     const start = performance.now();
-    await forEachConcurrently(jobs, concurrency, async () => {
-      await client.submit();
-    });
+    await client.submitMany(jobs, concurrency);
     const acceptMs = performance.now() - start;
     const accept_api = roundTrips(diffCounts(api0, this.counters.api.snapshot()), jobs);
     await client.waitUntilIdle();
@@ -160,9 +114,7 @@ class Profiler {
     const { client, settings, log } = this.ctx;
     log(`profile: adding ${jobs} jobs`);
     for (let done = 0; done < jobs; done += FILL_BATCH) {
-      await forEachConcurrently(Math.min(FILL_BATCH, jobs - done), settings.e2e.concurrency, async () => {
-        await client.submit();
-      });
+      await client.submitMany(Math.min(FILL_BATCH, jobs - done), settings.e2e.concurrency);
       await client.waitUntilIdle({ everyMs: 1_000 });
     }
     this.jobsRun += jobs;
@@ -241,8 +193,7 @@ export async function runProfile(
       ].join('\n'),
     );
     const file = path.join(resultsDir, 'profile.json');
-    fs.mkdirSync(resultsDir, { recursive: true });
-    fs.writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+    writeJson(file, result);
     log(`written to ${path.relative(process.cwd(), file)}`);
   } finally {
     await target?.stop();
