@@ -23,6 +23,11 @@ export async function pingDatabase(connection: mongoose.Connection): Promise<voi
   await db.command({ ping: 1 }, { timeoutMS: 1_000 });
 }
 
+/** A write refused by a unique index (the primary key included): MongoDB and FerretDB say 11000. */
+export function isDuplicateKey(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 11000;
+}
+
 /**
  * A model's collection as the driver sees it, typed with the model's own document shape. Writes
  * that bypass mongoose's casting (whole documents holding Mixed arrays, upserts by `_id`) use it;

@@ -7,6 +7,14 @@ import { withDeploymentTimeout } from './timeout';
 type Work = (signal: AbortSignal) => Promise<unknown>;
 
 /**
+ * The breaker refused the call without making it (open, or the deployment at its
+ * `max_concurrency`): it says nothing new about the upstream, so it is not counted against it.
+ */
+export class RefusedLocally extends ProviderError {
+  override name = 'RefusedLocally';
+}
+
+/**
  * One opossum circuit breaker per deployment, per worker process: every worker learns on its own
  * that an upstream is failing (a few calls each) and probes it on its own when the reset timeout
  * passes. Client errors (validation, auth, content policy) and rate limits do not count as
@@ -73,11 +81,11 @@ export class DeploymentBreakers {
     } catch (err) {
       const code = (err as { code?: string }).code;
       if (code === 'EOPENBREAKER')
-        throw new ProviderError('error', `circuit breaker open for ${deployment.id}; not called`, {
+        throw new RefusedLocally('error', `circuit breaker open for ${deployment.id}; not called`, {
           upstreamCode: 'circuit_open',
         });
       if (code === 'ESEMLOCKED')
-        throw new ProviderError('rate_limited', `${deployment.id} is at its max_concurrency`, {
+        throw new RefusedLocally('rate_limited', `${deployment.id} is at its max_concurrency`, {
           upstreamCode: 'at_capacity',
         });
       throw err;

@@ -1,7 +1,7 @@
 import type { Logger } from '../platform/logger';
 import type { Metrics } from '../platform/metrics';
 import { ProviderError } from '../providers/types';
-import { DeploymentBreakers } from './breakers';
+import { DeploymentBreakers, RefusedLocally } from './breakers';
 import { CoolDowns } from './cool-down';
 import type { Deployment } from './deployments';
 import type { BreakerState, DeploymentHealth } from './health';
@@ -110,10 +110,7 @@ export class GuardedDeploymentCaller implements DeploymentCaller {
         err instanceof ProviderError
           ? err
           : new ProviderError('error', err instanceof Error ? err.message : String(err));
-      // Fast failures of an open breaker or a full deployment say nothing new about it.
-      const refusedLocally =
-        failure.details.upstreamCode === 'circuit_open' || failure.details.upstreamCode === 'at_capacity';
-      if (refusedLocally) throw failure;
+      if (failure instanceof RefusedLocally) throw failure;
       if (failure.outcome === 'rate_limited' && failure.details.retryAfterMs !== undefined) {
         this.coolDowns.start(deployment.id, failure.details.retryAfterMs);
       }

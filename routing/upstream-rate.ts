@@ -1,4 +1,6 @@
 import mongoose, { type Connection } from 'mongoose';
+import { sleep } from '../platform/abort';
+import { isDuplicateKey } from '../platform/db';
 
 /**
  * An upstream's request-rate limit shared by every worker, without a lock service: each window
@@ -32,20 +34,10 @@ export class SharedUpstreamRate {
           void this.sweep(now);
           return;
         } catch (err) {
-          if ((err as { code?: number }).code !== 11000) throw err;
+          if (!isDuplicateKey(err)) throw err;
         }
       }
-      await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(resolve, (window + 1) * windowMs - now);
-        signal.addEventListener(
-          'abort',
-          () => {
-            clearTimeout(timer);
-            reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
-          },
-          { once: true },
-        );
-      });
+      await sleep((window + 1) * windowMs - now, signal);
     }
   }
 

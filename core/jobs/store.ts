@@ -1,5 +1,5 @@
 import mongoose, { Schema, type Connection, type Model } from 'mongoose';
-import { typedCollection } from '../../platform/db';
+import { isDuplicateKey, typedCollection } from '../../platform/db';
 import type { AspectRatio } from '../../providers/types';
 
 export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'canceled';
@@ -153,7 +153,7 @@ export class JobStore {
       });
       return true;
     } catch (err) {
-      if ((err as { code?: number }).code !== 11000) throw err;
+      if (!isDuplicateKey(err)) throw err;
       return false;
     }
   }

@@ -1,6 +1,6 @@
 import mongoose, { Schema, type Connection, type Model } from 'mongoose';
 import { DomainError, type DomainErrorCode } from '../errors';
-import { typedCollection } from '../../platform/db';
+import { isDuplicateKey, typedCollection } from '../../platform/db';
 import {
   applyMovement,
   available,
@@ -147,10 +147,6 @@ export interface LedgerOptions {
 const DEFAULT_MAX_CONFLICT_RETRIES = 1000;
 /** The least time between two head-hint writes of one account by one process. */
 const HINT_INTERVAL_MS = 250;
-
-function isDuplicateKey(err: unknown): boolean {
-  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 11000;
-}
 
 export interface ReserveResult {
   reservation: Reservation;
