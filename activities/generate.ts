@@ -11,8 +11,13 @@ export interface GenerateDeps {
 
 /** The longest a job waits for an upstream's Retry-After before the activity retries. */
 const MAX_RETRY_AFTER_MS = 60_000;
-/** Well under the activity's heartbeat timeout, also while a synchronous upstream call runs. */
-const HEARTBEAT_EVERY_MS = 2_000;
+/**
+ * Also while a synchronous upstream call runs. Temporal answers a heartbeat with the activity's
+ * cancellation, and the worker sends at most one heartbeat per throttle interval (500 ms, see
+ * bin/worker-role.ts): beating twice as often means one is always waiting, so a cancel reaches
+ * the job within one throttle interval.
+ */
+const HEARTBEAT_EVERY_MS = 250;
 
 /**
  * The `generateImages` activity: routes the job to its providers (see ImageRouter), writing

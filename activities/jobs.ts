@@ -38,12 +38,15 @@ export function createJobActivities({
      */
     async settleJob(input: SettleInput): Promise<SettleResult> {
       const { reservation, job } = input;
-      const charged =
+      const charge =
         input.status === 'succeeded' ? Math.min(input.charge ?? reservation.credits, reservation.credits) : 0;
-      const { replayed } =
+      const { entry, replayed } =
         input.status === 'succeeded'
-          ? await ledger.capture(reservation, charged)
+          ? await ledger.capture(reservation, charge)
           : await ledger.release(reservation, input.status);
+      // The job is charged what its reservation's settlement says: a retried activity gets its
+      // own capture back, and a reservation an operator or the sweep released first is free.
+      const charged = entry.kind === 'capture' ? entry.credits : 0;
       const completedAt = new Date();
       const update: Partial<JobRecord> = {
         status: input.status,

@@ -1,4 +1,4 @@
-import { creditsToUsdMicros, type Catalog } from '../core/catalog';
+import { catalogPlan, creditsToUsdMicros, type Catalog } from '../core/catalog';
 import type { SettledJob } from './jobs';
 import type { Metrics } from '../platform/metrics';
 
@@ -13,7 +13,7 @@ export function recordSettlement(metrics: Metrics, catalog: Catalog) {
     );
     if (settlement.charged > 0) {
       metrics.creditsCharged.inc(labels, settlement.charged);
-      const plan = catalog.plans[job.plan];
+      const plan = catalogPlan(catalog, job.plan);
       if (plan) metrics.revenue.inc(labels, creditsToUsdMicros(plan, settlement.charged) / 1e6);
     }
     if (settlement.released > 0) metrics.creditsReleased.inc(labels, settlement.released);

@@ -18,6 +18,7 @@ import { RequestRateLimiter } from './rate-limit';
 import { accountRoutes, catalogRoutes } from './routes/account';
 import { adminRoutes } from './routes/admin';
 import { imagineRoutes, JobSubmitter } from './routes/imagine';
+import { workflowRunning } from '../core/jobs/job-workflow';
 import { imageRoutes, jobRoutes } from './routes/jobs';
 import { openAiRoutes } from './routes/openai';
 import { usageRoutes } from './routes/usage';
@@ -44,6 +45,8 @@ export interface ApiDeps {
   /** Base of image URLs in answers (known once the server listens). */
   baseUrl: () => string;
   allowPrivateWebhooks: boolean;
+  /** Honour the `Easel-Failpoint` request header (tests only). */
+  failpoints: boolean;
   metrics: Metrics;
   /** Where the Temporal SDK serves its own metrics, appended to ours (when this process runs a worker). */
   temporalMetricsUrl?: () => string | undefined;
@@ -94,6 +97,8 @@ export function createApp(deps: ApiDeps): Express {
     rateLimiter: new RequestRateLimiter(),
     baseUrl: deps.baseUrl,
     checkWebhookUrl: (url) => checkWebhookTarget(url, deps.allowPrivateWebhooks),
+    failpoints: deps.failpoints,
+    logger: deps.logger,
     observe: {
       submitted: (model, plan, credits) => {
         metrics.jobsSubmitted.inc({ model, plan });
@@ -111,8 +116,11 @@ export function createApp(deps: ApiDeps): Express {
     adminRoutes({
       accounts: deps.accounts,
       ledger: deps.ledger,
+      jobs: deps.jobs,
       audit: deps.audit,
       providerStatus: deps.providerStatus,
+      workflowRunning: (jobId) => workflowRunning(deps.temporal, jobId),
+      baseUrl: deps.baseUrl,
     }),
   );
   // The unversioned alias of POST /v1/imagine.
@@ -124,7 +132,10 @@ export function createApp(deps: ApiDeps): Express {
   app.use('/v1', apiKey);
   app.use('/v1', accountRoutes(deps.accounts));
   app.use('/v1', imagineRoutes(submitter));
-  app.use('/v1', jobRoutes({ jobs: deps.jobs, temporal: deps.temporal, baseUrl: deps.baseUrl }));
+  app.use(
+    '/v1',
+    jobRoutes({ jobs: deps.jobs, temporal: deps.temporal, taskQueue: deps.taskQueue, baseUrl: deps.baseUrl }),
+  );
   app.use('/v1', webhookRoutes(deps.accounts));
   app.use(
     '/v1',

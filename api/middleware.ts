@@ -45,7 +45,11 @@ export function bearerToken(req: Request): string | undefined {
   return match?.[1];
 }
 
-/** Resolves the API key to its account (see AUTH_CACHE_MS for how soon a revocation applies). */
+/**
+ * Resolves the API key to its account. The answer is cached for AUTH_CACHE_MS, but a key revoked
+ * or an account suspended through this process is refused for every request that arrives after
+ * the revocation or suspension answered; through another API process, within AUTH_CACHE_MS.
+ */
 export function requireApiKey(accounts: AccountService, options: { allowSuspended?: boolean } = {}) {
   return async (req: Request, _res: Response, next: NextFunction): Promise<void> => {
     const token = bearerToken(req);

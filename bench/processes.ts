@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { REPO_ROOT } from '../infra/devstack/devstack';
 import { waitFor } from '../test/support/config';
-import { killProcess } from '../test/support/worker-process';
+import { killProcess } from '../test/support/easel-process';
 
 const START_TIMEOUT_MS = 120_000;
 

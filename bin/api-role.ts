@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp } from '../api/app';
+import { answerClientError } from '../api/errors';
 import { providerStatus } from '../api/providers-view';
 import { publicBaseUrl } from '../platform/config';
 import { ProviderHealthBoard } from '../routing/health-board';
@@ -29,11 +30,13 @@ export async function startApi(
     adminToken: env.EASEL_ADMIN_TOKEN,
     baseUrl: () => baseUrl,
     allowPrivateWebhooks: env.EASEL_WEBHOOK_ALLOW_PRIVATE,
+    failpoints: env.EASEL_FAILPOINTS,
     metrics: role.metrics,
     temporalMetricsUrl: () => role.temporalMetricsUrl,
     providerStatus: async () => providerStatus(role.providers, await health.workers()),
   });
   const server = http.createServer(app);
+  server.on('clientError', answerClientError);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(env.PORT, env.HOST, resolve);

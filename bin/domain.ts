@@ -2,7 +2,7 @@ import path from 'node:path';
 import { AccountService } from '../core/accounts/accounts';
 import { temporalPeriodScheduler } from '../core/accounts/billing-periods';
 import type { Catalog } from '../core/catalog';
-import { settledJobsCheck } from '../core/jobs/settlement-audit';
+import { booksCheck } from '../core/jobs/books-audit';
 import { JobStore } from '../core/jobs/store';
 import { AuditService } from '../core/ledger/audit';
 import { Ledger } from '../core/ledger/ledger';
@@ -47,6 +47,10 @@ export async function createDomain(env: Environment, catalog: Catalog, services:
   await accounts.init();
   await jobs.init();
   const images = new LocalDiskImageStore(path.join(resolveDataDir(env), 'images'));
-  const audit = new AuditService(ledger, () => accounts.listIds(), [settledJobsCheck(ledger, jobs)]);
+  const audit = new AuditService(
+    (accountId) => ledger.history(accountId),
+    () => accounts.listIds(),
+    [booksCheck(jobs)],
+  );
   return { ledger, accounts, jobs, images, audit };
 }

@@ -1,7 +1,9 @@
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { recordSettlement } from '../activities/settlement-metrics';
-import { scheduleUnstartedJobSweep } from '../core/jobs/job-workflow';
+import { startUnstartedJobs } from '../core/jobs/job-workflow';
+import { releaseOrphanedReservations } from '../core/jobs/stranded-reservations';
+import { runPeriodically } from '../platform/periodic';
 import { serveMetrics } from '../platform/metrics-server';
 import { freePort } from '../platform/net';
 import { installTemporalRuntime } from '../platform/temporal-runtime';
@@ -12,6 +14,9 @@ import { SharedUpstreamRate } from '../routing/upstream-rate';
 import { createAdapters } from './config';
 import type { ProcessParts } from './domain';
 
+/** The most a running job's cancel waits for its activity's next heartbeat. */
+const HEARTBEAT_THROTTLE = '500 milliseconds';
+
 export interface WorkerRole extends ProcessParts {
   /** Base of image URLs in webhook payloads (known once the API listens, in a combined process). */
   baseUrl: () => string;
@@ -21,7 +26,7 @@ export interface WorkerRole extends ProcessParts {
 
 /**
  * The Temporal worker: the job, webhook and billing workflows with their activities, the routing
- * (breakers, cool-downs, shared upstream rate) and the unstarted-job sweep. Returns where the
+ * (breakers, cool-downs, shared upstream rate) and the sweeps that finish stopped submissions. Returns where the
  * Temporal SDK serves its own metrics.
  */
 export async function startWorker(
@@ -53,6 +58,7 @@ export async function startWorker(
     images: domain.images,
     caller,
     metrics,
+    logger,
   });
   const connection = await NativeConnection.connect({ address: services.temporalAddress });
   cleanups.push(() => connection.close().catch(() => undefined));
@@ -61,6 +67,10 @@ export async function startWorker(
     namespace: env.TEMPORAL_NAMESPACE,
     taskQueue: env.TEMPORAL_TASK_QUEUE,
     workflowsPath: require.resolve('../workflows'),
+    // Temporal delivers an activity's cancellation only in the answer to a heartbeat, and sends
+    // heartbeats at most every min(0.8 × heartbeatTimeout, this): a cancelled job stops this soon
+    // after the cancel (generateImages heartbeats more often than this).
+    maxHeartbeatThrottleInterval: HEARTBEAT_THROTTLE,
     activities: createActivities({
       accounts: domain.accounts,
       ledger: domain.ledger,
@@ -81,15 +91,32 @@ export async function startWorker(
     worker.shutdown();
     await running;
   });
+  // A submission that stopped halfway: a job written but never started is started; credits
+  // reserved for a job never written are released.
+  const unstarted = {
+    client: services.temporal,
+    taskQueue: env.TEMPORAL_TASK_QUEUE,
+    jobs: domain.jobs,
+    logger,
+    olderThanMs: env.EASEL_UNSTARTED_JOB_AFTER_MS,
+  };
   cleanups.push(
-    scheduleUnstartedJobSweep({
-      client: services.temporal,
-      taskQueue: env.TEMPORAL_TASK_QUEUE,
-      jobs: domain.jobs,
-      ledger: domain.ledger,
-      logger,
-      olderThanMs: env.EASEL_UNSTARTED_JOB_AFTER_MS,
-    }),
+    runPeriodically(
+      env.EASEL_UNSTARTED_JOB_AFTER_MS,
+      () => startUnstartedJobs(unstarted),
+      (err) => logger.warn({ err }, 'unstarted-job sweep failed'),
+    ),
+  );
+  cleanups.push(
+    runPeriodically(
+      env.EASEL_ORPHANED_RESERVATION_AFTER_MS,
+      () =>
+        releaseOrphanedReservations(
+          { ledger: domain.ledger, jobs: domain.jobs, logger },
+          env.EASEL_ORPHANED_RESERVATION_AFTER_MS,
+        ),
+      (err) => logger.warn({ err }, 'orphaned-reservation sweep failed'),
+    ),
   );
   if (role.serveOwnMetrics) {
     const server = await serveMetrics(metrics, metricsUrl, env.HOST, env.WORKER_METRICS_PORT);

@@ -51,7 +51,7 @@ export const catalogSchema = z
     billing_period: periodSchema,
   })
   .superRefine((catalog, ctx) => {
-    if (!catalog.plans[catalog.default_plan]) {
+    if (!catalogPlan(catalog, catalog.default_plan)) {
       ctx.addIssue({
         code: 'custom',
         path: ['default_plan'],
@@ -59,13 +59,13 @@ export const catalogSchema = z
       });
     }
     for (const [task, model] of Object.entries(catalog.tasks)) {
-      if (!catalog.models[model]) {
+      if (!catalogModel(catalog, model)) {
         ctx.addIssue({ code: 'custom', path: ['tasks', task], message: `unknown model "${model}"` });
       }
     }
     for (const [name, model] of Object.entries(catalog.models)) {
       model.fallback_models.forEach((fallback, i) => {
-        if (!catalog.models[fallback]) {
+        if (!catalogModel(catalog, fallback)) {
           ctx.addIssue({
             code: 'custom',
             path: ['models', name, 'fallback_models', i],
@@ -76,6 +76,24 @@ export const catalogSchema = z
     }
   });
 export type Catalog = z.infer<typeof catalogSchema>;
+
+/**
+ * The model of that name. Names come from clients and stored documents, so this and the lookups
+ * below read own properties only: "constructor", "__proto__" or "toString" name nothing.
+ */
+export function catalogModel(catalog: Catalog, name: string): CatalogModel | undefined {
+  return Object.hasOwn(catalog.models, name) ? catalog.models[name] : undefined;
+}
+
+/** The plan of that name (own properties only, as `catalogModel`). */
+export function catalogPlan(catalog: Catalog, name: string): Plan | undefined {
+  return Object.hasOwn(catalog.plans, name) ? catalog.plans[name] : undefined;
+}
+
+/** The model `auto` routes a task to; undefined for a task the catalog does not know. */
+export function taskModel(catalog: Catalog, task: string): string | undefined {
+  return Object.hasOwn(catalog.tasks, task) ? catalog.tasks[task] : undefined;
+}
 
 const usd = (dollars: number): number => Math.round(dollars * 1_000_000);
 
@@ -194,25 +212,24 @@ export function addBillingPeriod(start: Date, period: BillingPeriod): Date {
   return d;
 }
 
-/** Resolves `model` (or `auto` + `task`) to a catalog model; a 400 names the valid choices. */
+/**
+ * Resolves `model` (or `auto` + `task`) to a catalog model; a 400 names the valid choices. A task
+ * sent with an explicit model is checked too: the usage report compares it with `auto`'s choice.
+ */
 export function resolveModel(catalog: Catalog, model: string | undefined, task: string | undefined): string {
+  const tasks = `one of ${Object.keys(catalog.tasks).join(', ')}`;
+  const routed = task === undefined ? undefined : taskModel(catalog, task);
+  if (task !== undefined && routed === undefined) {
+    throw new InvalidInput(`Unknown task "${task}".`, { task: tasks });
+  }
   if (model !== undefined && model !== 'auto') {
-    if (!catalog.models[model]) {
+    if (!catalogModel(catalog, model)) {
       throw new InvalidInput(`Unknown model "${model}".`, {
         model: `one of auto, ${Object.keys(catalog.models).join(', ')}`,
       });
     }
     return model;
   }
-  if (task === undefined) {
-    throw new InvalidInput('model "auto" needs a task.', {
-      task: `one of ${Object.keys(catalog.tasks).join(', ')}`,
-    });
-  }
-  const routed = catalog.tasks[task];
-  if (!routed)
-    throw new InvalidInput(`Unknown task "${task}".`, {
-      task: `one of ${Object.keys(catalog.tasks).join(', ')}`,
-    });
+  if (routed === undefined) throw new InvalidInput('model "auto" needs a task.', { task: tasks });
   return routed;
 }

@@ -22,6 +22,9 @@ export type DomainErrorCode =
   | 'model_unavailable'
   | 'webhook_url_refused'
   | 'idempotency_key_reused'
+  | 'idempotency_key_conflict'
+  | 'reservation_settled'
+  | 'job_running'
   | 'insufficient_credits'
   | 'concurrent_jobs_limit';
 

@@ -43,6 +43,17 @@ export const environmentSchema = z
      * (a full scan on FerretDB: 1.6 s at 10,000 jobs), so it is rare; tests shorten it.
      */
     EASEL_UNSTARTED_JOB_AFTER_MS: z.coerce.number().int().min(100).default(300_000),
+    /**
+     * A reservation this old whose job was never written (its API died between the two, or the
+     * write failed and so did the release) is released by the worker's sweep, which runs this
+     * often; until then the audit reports it. Tests shorten it.
+     */
+    EASEL_ORPHANED_RESERVATION_AFTER_MS: z.coerce.number().int().min(100).default(120_000),
+    /**
+     * Tests only: honour the `Easel-Failpoint` request header, which injects a fault (a failed
+     * write, the process killed) at a named step of a submission. Refused in production.
+     */
+    EASEL_FAILPOINTS: booleanFromString.default(false),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     /** The worker's own /metrics port when it runs as a separate process. */
     WORKER_METRICS_PORT: port.default(9464),
@@ -53,6 +64,9 @@ export const environmentSchema = z
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV !== 'production') return;
+    if (env.EASEL_FAILPOINTS) {
+      ctx.addIssue({ code: 'custom', path: ['EASEL_FAILPOINTS'], message: 'is for tests, never production' });
+    }
     for (const name of ['EASEL_ADMIN_TOKEN', 'MONGODB_URI', 'TEMPORAL_ADDRESS'] as const) {
       if (!env[name]) {
         ctx.addIssue({

@@ -81,6 +81,13 @@ export interface ImageProvider {
   readonly type: string;
   submit(request: GenerationRequest, context: ProviderCallContext): Promise<SubmitResult>;
   poll(upstreamJobId: string, context: ProviderCallContext): Promise<PollResult>;
+  /**
+   * Asks the upstream to stop an asynchronous job it accepted (our job was cancelled), so that it
+   * stops working and, where the provider allows, billing. Only adapters whose upstream has a
+   * cancel operation have it. Resolves once the upstream took the request; throws a ProviderError
+   * otherwise. The caller treats it as best effort, within the time `signal` allows.
+   */
+  cancel?(upstreamJobId: string, signal: AbortSignal): Promise<void>;
 }
 
 /** What an adapter factory receives from a deployment's configuration. */

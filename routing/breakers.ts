@@ -2,7 +2,7 @@ import CircuitBreaker from 'opossum';
 import { ProviderError } from '../providers/types';
 import type { Deployment } from './deployments';
 import type { BreakerState } from './health';
-import { withDeploymentTimeout } from './timeout';
+import { CallCancelled, withDeploymentTimeout } from './timeout';
 
 type Work = (signal: AbortSignal) => Promise<unknown>;
 
@@ -18,11 +18,12 @@ export class RefusedLocally extends ProviderError {
  * One opossum circuit breaker per deployment, per worker process: every worker learns on its own
  * that an upstream is failing (a few calls each) and probes it on its own when the reset timeout
  * passes. Client errors (validation, auth, content policy) and rate limits do not count as
- * failures: they say nothing about the upstream's health. Each call runs within the deployment's
- * `timeout_ms` (see withDeploymentTimeout).
+ * failures: they say nothing about the upstream's health, and neither does a call stopped because
+ * its job was cancelled. Each call runs within the deployment's `timeout_ms` (see
+ * withDeploymentTimeout).
  */
 export class DeploymentBreakers {
-  private readonly breakers = new Map<string, CircuitBreaker<[Work], unknown>>();
+  private readonly breakers = new Map<string, CircuitBreaker<[Work, AbortSignal | undefined], unknown>>();
   private readonly states = new Map<string, BreakerState>();
 
   constructor(
@@ -34,8 +35,8 @@ export class DeploymentBreakers {
 
   private register(deployment: Deployment): void {
     const s = deployment.breaker;
-    const breaker = new CircuitBreaker<[Work], unknown>(
-      (work: Work) => withDeploymentTimeout(deployment, work),
+    const breaker = new CircuitBreaker<[Work, AbortSignal | undefined], unknown>(
+      (work: Work, cancelled: AbortSignal | undefined) => withDeploymentTimeout(deployment, work, cancelled),
       {
         name: deployment.id,
         // Our own per-attempt timeout aborts the upstream call; opossum's would only stop waiting.
@@ -47,7 +48,8 @@ export class DeploymentBreakers {
         rollingCountBuckets: 10,
         ...(deployment.max_concurrency !== undefined && { capacity: deployment.max_concurrency }),
         errorFilter: (err: unknown) =>
-          err instanceof ProviderError && (err.isClientError || err.outcome === 'rate_limited'),
+          err instanceof CallCancelled ||
+          (err instanceof ProviderError && (err.isClientError || err.outcome === 'rate_limited')),
       },
     );
     this.states.set(deployment.id, 'closed');
@@ -72,12 +74,17 @@ export class DeploymentBreakers {
   /**
    * Runs one call through the deployment's breaker. An open breaker fails fast without calling
    * (`circuit_open`); a deployment at its `max_concurrency` refuses as rate limited (`at_capacity`).
+   * When `cancelled` aborts, the call's signal aborts too and the call ends in CallCancelled.
    */
-  async fire<T>(deployment: Deployment, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  async fire<T>(
+    deployment: Deployment,
+    work: (signal: AbortSignal) => Promise<T>,
+    cancelled?: AbortSignal,
+  ): Promise<T> {
     const breaker = this.breakers.get(deployment.id);
     if (!breaker) throw new ProviderError('error', `unknown deployment ${deployment.id}`);
     try {
-      return (await breaker.fire(work)) as T;
+      return (await breaker.fire(work, cancelled)) as T;
     } catch (err) {
       const code = (err as { code?: string }).code;
       if (code === 'EOPENBREAKER')

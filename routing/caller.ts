@@ -7,10 +7,21 @@ import type { Deployment } from './deployments';
 import type { BreakerState, DeploymentHealth } from './health';
 import { LatencyTracker } from './latency';
 import type { DeploymentStats } from './plan';
+import { CallCancelled } from './timeout';
 
 /** How routing calls a deployment, and what it asks about one before calling it. */
 export interface DeploymentCaller {
-  call<T>(deployment: Deployment, model: string, work: (signal: AbortSignal) => Promise<T>): Promise<T>;
+  /**
+   * Runs `work` against the deployment; its signal aborts on the attempt's timeout or when
+   * `cancelled` (the job's cancellation) aborts, and a call stopped that way rejects with
+   * CallCancelled.
+   */
+  call<T>(
+    deployment: Deployment,
+    model: string,
+    work: (signal: AbortSignal) => Promise<T>,
+    cancelled?: AbortSignal,
+  ): Promise<T>;
   /** Why the deployment should be skipped right now (cooling down after a 429), if it should. */
   unavailable(deploymentId: string): { reason: string; retryAfterMs: number } | undefined;
   recordFallback(model: string, from: string, to: string): void;
@@ -33,7 +44,8 @@ const STATE_VALUE: Record<BreakerState, number> = { closed: 0, half_open: 1, ope
 /**
  * Every protection around one upstream call, in order: the shared upstream request rate, the
  * deployment's circuit breaker and timeout; then the outcome is counted (metrics, latency, health)
- * and a 429's Retry-After cools the deployment down in this process.
+ * and a 429's Retry-After cools the deployment down in this process. A call stopped by its job's
+ * cancellation is not counted: it says nothing about the upstream.
  */
 export class GuardedDeploymentCaller implements DeploymentCaller {
   private readonly breakers: DeploymentBreakers;
@@ -88,17 +100,28 @@ export class GuardedDeploymentCaller implements DeploymentCaller {
     deployment: Deployment,
     model: string,
     work: (signal: AbortSignal) => Promise<T>,
+    cancelled?: AbortSignal,
   ): Promise<T> {
     const counts = this.counts.get(deployment.id);
     if (!counts || !this.breakers.has(deployment.id))
       throw new ProviderError('error', `unknown deployment ${deployment.id}`);
     if (this.options.acquireUpstreamSlot && deployment.requests_per_second !== undefined) {
-      await this.options.acquireUpstreamSlot(deployment, AbortSignal.timeout(deployment.timeout_ms));
+      const waitFor = AbortSignal.timeout(deployment.timeout_ms);
+      try {
+        await this.options.acquireUpstreamSlot(
+          deployment,
+          cancelled ? AbortSignal.any([waitFor, cancelled]) : waitFor,
+        );
+      } catch (err) {
+        if (cancelled?.aborted)
+          throw new CallCancelled(`${deployment.id} was not called: the job was cancelled`);
+        throw err;
+      }
     }
     const started = this.clock();
     const labels = { provider: deployment.id, model };
     try {
-      const result = await this.breakers.fire(deployment, work);
+      const result = await this.breakers.fire(deployment, work, cancelled);
       const ms = this.clock() - started;
       counts.successes += 1;
       this.latency.record(deployment.id, ms);
@@ -106,6 +129,7 @@ export class GuardedDeploymentCaller implements DeploymentCaller {
       this.options.metrics?.providerDuration.observe({ ...labels, outcome: 'success' }, ms / 1000);
       return result;
     } catch (err) {
+      if (err instanceof CallCancelled) throw err;
       const failure =
         err instanceof ProviderError
           ? err

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Catalog } from '../core/catalog';
-import { formatIssues } from '../core/catalog';
+import { catalogModel, formatIssues } from '../core/catalog';
 import { ConfigurationError } from '../platform/config';
 
 /**
@@ -111,12 +111,12 @@ export function buildProviderConfig(
     if (!knownTypes.includes(d.type))
       problems.push(`${where}.type: unknown provider type "${d.type}" (known: ${knownTypes.join(', ')})`);
     for (const model of Object.keys(d.models)) {
-      if (!catalog.models[model]) problems.push(`${where}.models.${model}: not a catalog model`);
+      if (!catalogModel(catalog, model)) problems.push(`${where}.models.${model}: not a catalog model`);
     }
     if (Object.keys(d.models).length === 0) problems.push(`${where}.models: serves no model`);
   });
   for (const model of Object.keys(parsed.data.routing)) {
-    if (!catalog.models[model]) problems.push(`providers.routing.${model}: not a catalog model`);
+    if (!catalogModel(catalog, model)) problems.push(`providers.routing.${model}: not a catalog model`);
   }
   if (problems.length > 0)
     throw new ConfigurationError(`Invalid configuration in ${source}:\n  ${problems.join('\n  ')}`);
@@ -134,5 +134,5 @@ export function buildProviderConfig(
 }
 
 export function deploymentsFor(config: ProviderConfig, model: string): Deployment[] {
-  return config.deployments.filter((d) => d.models[model] !== undefined);
+  return config.deployments.filter((d) => Object.hasOwn(d.models, model));
 }

@@ -23,7 +23,8 @@ export function routingPlan(
   config: ProviderConfig,
   options: { random?: () => number; stats?: (deploymentId: string) => DeploymentStats | undefined } = {},
 ): RoutingPlan {
-  const strategy = config.routing[model]?.strategy ?? config.default_strategy;
+  const routing = Object.hasOwn(config.routing, model) ? config.routing[model] : undefined;
+  const strategy = routing?.strategy ?? config.default_strategy;
   const candidates = deploymentsFor(config, model);
   const random = options.random ?? Math.random;
   let ordered: Deployment[];

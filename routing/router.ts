@@ -1,14 +1,15 @@
-import type { Catalog } from '../core/catalog';
+import { catalogModel, type Catalog } from '../core/catalog';
 import type { GenerateInput, GenerateResult } from '../core/jobs/contract';
 import type { JobAttempt, UpstreamJobRef } from '../core/jobs/store';
 import type { ImageStore } from '../platform/image-store';
+import type { Logger } from '../platform/logger';
 import type { Metrics } from '../platform/metrics';
 import { ProviderError, type GenerationRequest, type ImageProvider } from '../providers/types';
 import type { DeploymentCaller } from './caller';
 import type { Deployment, ProviderConfig } from './deployments';
 import { materialiseImages } from './materialise';
 import { routingPlan } from './plan';
-import { runUpstreamJob } from './upstream-job';
+import { runUpstreamJob, type UpstreamCancelOutcome } from './upstream-job';
 
 /** Why a job's generation ended without images; the activity turns it into its failure. */
 export class GenerationFailed extends Error {
@@ -57,6 +58,8 @@ export interface ImageRouterDeps {
   /** Pause between polls of an asynchronous upstream job when it gives no hint. */
   pollIntervalMs?: number;
   metrics?: Metrics;
+  /** Where the upstream cancels of cancelled jobs are reported. */
+  logger?: Logger;
 }
 
 const DEFAULT_POLL_INTERVAL_MS = 500;
@@ -78,7 +81,8 @@ export class ImageRouter {
     const { deps } = this;
     const attempts: JobAttempt[] = [...hooks.earlierAttempts];
     const allowed = (input.request.fallback_models ?? []).filter(
-      (m) => m !== input.model && (deps.catalog.models[m]?.credits ?? Infinity) <= input.creditsPerImage,
+      (m) =>
+        m !== input.model && (catalogModel(deps.catalog, m)?.credits ?? Infinity) <= input.creditsPerImage,
     );
     let previous: string | undefined;
     let resume = hooks.resume ?? undefined;
@@ -133,7 +137,7 @@ export class ImageRouter {
           );
           return {
             model,
-            creditsPerImage: deps.catalog.models[model]?.credits ?? input.creditsPerImage,
+            creditsPerImage: catalogModel(deps.catalog, model)?.credits ?? input.creditsPerImage,
             provider: deployment.id,
             sandbox: deployment.type === 'sandbox',
             images,
@@ -212,15 +216,17 @@ export class ImageRouter {
       ...(r.seed !== undefined && { seed: r.seed }),
       ...(r.image_urls !== undefined && { imageUrls: r.image_urls }),
     };
-    return deps.caller.call(deployment, model, async (timeoutSignal) => {
-      const signal = AbortSignal.any([hooks.cancelled, timeoutSignal]);
+    // The caller aborts the call's signal on the attempt's timeout and on the job's cancellation.
+    const work = async (signal: AbortSignal) => {
       const images = await runUpstreamJob(adapter, request, resumeJobId, {
         signal,
+        cancelled: hooks.cancelled,
         pollIntervalMs: this.pollIntervalMs,
         accepted: (jobId) =>
           hooks.upstreamJob({ deployment: deployment.id, model, job_id: jobId, submitted_at: new Date() }),
         progress: (progress) => hooks.progress(progress),
         polled: (jobId) => hooks.heartbeat({ upstreamJobId: jobId }),
+        upstreamCancelled: (jobId, result) => this.reportUpstreamCancel(input, deployment, jobId, result),
       });
       return materialiseImages(images, {
         store: deps.images,
@@ -228,6 +234,23 @@ export class ImageRouter {
         signal,
         ...(deps.fetch && { fetch: deps.fetch }),
       });
-    });
+    };
+    return deps.caller.call(deployment, model, work, hooks.cancelled);
+  }
+
+  private reportUpstreamCancel(
+    input: GenerateInput,
+    deployment: Deployment,
+    upstreamJobId: string,
+    result: UpstreamCancelOutcome,
+  ): void {
+    // Self-describing upstream job ids can carry the prompt: only their start goes to the log.
+    const fields = { jobId: input.jobId, provider: deployment.id, upstreamJobId: upstreamJobId.slice(0, 40) };
+    const logger = this.deps.logger;
+    if (result.outcome === 'cancelled') logger?.info(fields, 'cancelled the upstream job of a cancelled job');
+    else if (result.outcome === 'unsupported')
+      logger?.info(fields, 'the provider cannot cancel upstream jobs; the upstream job runs to its end');
+    else
+      logger?.warn({ ...fields, err: result.error }, 'could not cancel the upstream job of a cancelled job');
   }
 }

@@ -1,7 +1,13 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import type { AccountService } from '../../core/accounts/accounts';
-import { creditsToUsdMicros, resolveModel, usdFromMicros, type Catalog } from '../../core/catalog';
+import {
+  catalogModel,
+  creditsToUsdMicros,
+  resolveModel,
+  usdFromMicros,
+  type Catalog,
+} from '../../core/catalog';
 import { currentAccount } from '../middleware';
 import { parseInput } from '../validation';
 
@@ -63,7 +69,7 @@ export function catalogRoutes(catalog: Catalog): Router {
   router.post('/estimate', (req, res) => {
     const body = parseInput(estimateBody, req.body);
     const model = resolveModel(catalog, body.model, body.task);
-    const perImage = catalog.models[model]!.credits;
+    const perImage = catalogModel(catalog, model)!.credits;
     const credits = perImage * body.count;
     res.json({
       model,

@@ -1,7 +1,11 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import type { AccountService } from '../../core/accounts/accounts';
-import type { AuditService } from '../../core/ledger/audit';
+import { NotFound } from '../../core/errors';
+import { releaseByOperator } from '../../core/jobs/stranded-reservations';
+import type { JobStore } from '../../core/jobs/store';
+import { presentJob } from '../../core/jobs/view';
+import type { AuditService, AuditViolation } from '../../core/ledger/audit';
 import { available, type Ledger, type LedgerEntry } from '../../core/ledger/ledger';
 import type { ProviderStatus } from '../providers-view';
 import { parseInput } from '../validation';
@@ -32,6 +36,14 @@ const grantBody = z
   })
   .strict();
 const issueKeyBody = z.object({ name: z.string().max(200).optional() }).strict();
+const accountsQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  /** next_cursor of the previous page: the last account id it showed. */
+  cursor: z.string().min(1).max(200).optional(),
+  status: z.enum(['active', 'suspended']).optional(),
+});
+const releaseBody = z.object({ reason: z.string().trim().min(1).max(500) }).strict();
+const seqParam = z.object({ seq: z.coerce.number().int().positive() });
 const ledgerQuery = z.object({
   limit: z.coerce.number().int().min(1).max(500).default(50),
   before: z.coerce.number().int().positive().optional(),
@@ -40,12 +52,61 @@ const ledgerQuery = z.object({
 export interface AdminRouteDeps {
   accounts: AccountService;
   ledger: Ledger;
+  jobs: JobStore;
   audit: AuditService;
   providerStatus: () => Promise<ProviderStatus>;
+  /** Whether a job's workflow is still running (a running job's credits are not an operator's to release). */
+  workflowRunning: (jobId: string) => Promise<boolean>;
+  baseUrl: () => string;
 }
 
-export function adminRoutes({ accounts, ledger, audit, providerStatus }: AdminRouteDeps): Router {
+export function adminRoutes(deps: AdminRouteDeps): Router {
+  const { accounts, ledger, jobs, audit, providerStatus } = deps;
   const router = Router();
+
+  router.get('/accounts', async (req, res) => {
+    const query = parseInput(accountsQuery, req.query, 'query');
+    const page = await accounts.page({
+      limit: query.limit + 1,
+      ...(query.cursor !== undefined && { after: query.cursor }),
+      ...(query.status !== undefined && { status: query.status }),
+    });
+    const items = page.slice(0, query.limit);
+    res.json({
+      data: await Promise.all(items.map((a) => accounts.view(a))),
+      has_more: page.length > query.limit,
+      next_cursor: page.length > query.limit ? items.at(-1)!._id : null,
+    });
+  });
+
+  /** Any account's job, with its reservation and every ledger movement of its credits. */
+  router.get('/jobs/:id', async (req, res) => {
+    const job = await jobs.get(req.params.id);
+    if (!job) throw new NotFound('Job');
+    const movements = await ledger.jobMovements(job.account_id, job._id);
+    res.json({
+      ...presentJob(job, deps.baseUrl()),
+      account_id: job.account_id,
+      reservation: job.reservation,
+      idempotency_key: job.idempotency_key ?? null,
+      ledger: movements.map(presentEntry),
+    });
+  });
+
+  /** An operator's release of a stuck reservation: itself a ledger movement, with the reason given. */
+  router.post('/accounts/:id/reservations/:seq/release', async (req, res) => {
+    await accounts.get(req.params.id);
+    const { seq } = parseInput(seqParam, req.params, 'path');
+    const body = parseInput(releaseBody, req.body);
+    const { entry, job } = await releaseByOperator(
+      { ledger, jobs },
+      { accountId: req.params.id, seq, reason: body.reason, workflowRunning: deps.workflowRunning },
+    );
+    res.json({
+      entry: presentEntry(entry),
+      job: job ? { ...presentJob(job, deps.baseUrl()), account_id: job.account_id } : null,
+    });
+  });
 
   router.post('/accounts', async (req, res) => {
     const body = parseInput(createAccountBody, req.body);
@@ -133,10 +194,26 @@ export function adminRoutes({ accounts, ledger, audit, providerStatus }: AdminRo
   });
 
   router.post('/audit', async (_req, res) => {
-    res.json(await audit.run());
+    const report = await audit.run();
+    res.json({ ...report, violations: report.violations.map(withLinks) });
   });
 
   return router;
+}
+
+/** Where an operator looks at (and repairs) what a violation names. */
+function withLinks(v: AuditViolation): AuditViolation & { links: Record<string, string> } {
+  const account = `/admin/v1/accounts/${encodeURIComponent(v.account_id)}`;
+  return {
+    ...v,
+    links: {
+      account,
+      ...(v.job_id !== undefined && { job: `/admin/v1/jobs/${encodeURIComponent(v.job_id)}` }),
+      ...(v.entry_seq !== undefined && { entry: `${account}/ledger?before=${v.entry_seq + 1}&limit=1` }),
+      ...(v.entry_seq !== undefined &&
+        v.holds_credits && { release: `POST ${account}/reservations/${v.entry_seq}/release` }),
+    },
+  };
 }
 
 /** A ledger entry as the admin API shows it: without its storage key, with the available balance. */

@@ -4,13 +4,20 @@ import type { Client } from '@temporalio/client';
 import { z } from 'zod';
 import { randomToken, sha256Hex } from '../../platform/ids';
 import type { Account, AccountService } from '../../core/accounts/accounts';
-import { resolveModel, type Catalog } from '../../core/catalog';
-import { IdempotencyKeyReused, InvalidInput, ModelUnavailable } from '../../core/errors';
-import { queuedJobRecord, type ImagineInput, type Submission } from '../../core/jobs/contract';
+import { catalogModel, resolveModel, type Catalog } from '../../core/catalog';
+import { DomainError, IdempotencyKeyReused, InvalidInput, ModelUnavailable } from '../../core/errors';
+import {
+  imagineInputOf,
+  queuedJobRecord,
+  type ImagineInput,
+  type Submission,
+} from '../../core/jobs/contract';
 import { hasWorkflow, startJobWorkflow } from '../../core/jobs/job-workflow';
-import type { JobRecord, JobRequest, JobStore } from '../../core/jobs/store';
+import { isTerminal, type JobRecord, type JobRequest, type JobStore } from '../../core/jobs/store';
 import { presentJob } from '../../core/jobs/view';
-import { MovementRefused, type Ledger, type Reservation } from '../../core/ledger/ledger';
+import { MovementConflict, MovementRefused, type Ledger, type Reservation } from '../../core/ledger/ledger';
+import { NO_FAILPOINTS, parseFailpoints, type Failpoints } from '../../platform/failpoints';
+import type { Logger } from '../../platform/logger';
 import type { ProviderConfig } from '../../routing/deployments';
 import { ASPECT_RATIOS } from '../../providers/types';
 import { ApiError, tooManyRequests } from '../errors';
@@ -19,6 +26,13 @@ import type { RequestRateLimiter } from '../rate-limit';
 import { parseInput } from '../validation';
 
 const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
+
+/**
+ * Metadata is stored as a sub-document of the job, so its keys keep to an alphabet the database
+ * takes literally: no "$" (an operator), "." (a path), NUL or spaces.
+ */
+const METADATA_KEY = /^[A-Za-z0-9_-][A-Za-z0-9_:-]{0,63}$/;
+const metadataKeyRule = 'keys are 1 to 64 letters, digits, "_", "-" or ":" (not first)';
 
 export const imagineBody = z.strictObject({
   model: z.string().min(1, 'give a model, or "auto" with a task'),
@@ -31,7 +45,12 @@ export const imagineBody = z.strictObject({
   image_urls: z.array(httpUrl).max(8).optional(),
   webhook_url: httpUrl.optional(),
   metadata: z
-    .record(z.string().max(64), z.string().max(512))
+    .record(z.string().regex(METADATA_KEY), z.string().max(512), {
+      error: (issue) =>
+        issue.code === 'invalid_key'
+          ? `key ${JSON.stringify(issue.input)} refused: ${metadataKeyRule}`
+          : undefined,
+    })
     .refine((m) => Object.keys(m).length <= 16, 'at most 16 keys')
     .optional(),
   fallback_models: z.array(z.string()).max(4).optional(),
@@ -50,12 +69,27 @@ export interface SubmitDeps {
   baseUrl: () => string;
   /** Validates a webhook target (the webhooks layer refuses private addresses). */
   checkWebhookUrl?: (url: string) => Promise<void>;
+  /** Honour the `Easel-Failpoint` header (tests only: EASEL_FAILPOINTS). */
+  failpoints?: boolean;
+  logger: Logger;
   observe?: {
     submitted?(model: string, plan: string, credits: number): void;
     rateLimited?(plan: string, limit: string): void;
     insufficientCredits?(plan: string): void;
   };
 }
+
+/** What a submission's HTTP request adds to its body. */
+export interface SubmitContext {
+  idempotencyKey?: string;
+  failpoints: Failpoints;
+}
+
+/**
+ * A job whose reservation keeps being released before its document is written (each retry's job
+ * write failed) stops reusing its key after this many reservations.
+ */
+const MAX_RESERVE_ATTEMPTS = 10;
 
 function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
@@ -80,8 +114,18 @@ export class JobSubmitter {
     const account = currentAccount(req);
     this.checkRequestRate(account);
     const body = parseInput(imagineBody, req.body);
-    const job = await this.accept(account, body, req.header('idempotency-key'));
+    const job = await this.accept(account, body, this.contextOf(req));
     res.status(202).location(`/v1/jobs/${job._id}`).json(presentJob(job, this.deps.baseUrl()));
+  }
+
+  /** The Idempotency-Key and, in tests, the faults armed for this request. */
+  contextOf(req: Request): SubmitContext {
+    const idempotencyKey = req.header('idempotency-key');
+    const failpoint = this.deps.failpoints ? req.header('easel-failpoint') : undefined;
+    return {
+      ...(idempotencyKey !== undefined && { idempotencyKey }),
+      failpoints: failpoint ? parseFailpoints(failpoint) : NO_FAILPOINTS,
+    };
   }
 
   /** The plan's requests-per-second limit (a 429 naming it when exceeded). */
@@ -107,13 +151,13 @@ export class JobSubmitter {
    * Validates and reserves a job, returning it as it stands (queued, or further along for a
    * repeated Idempotency-Key). Refusals are ApiErrors: 402, 422, 429.
    */
-  async accept(account: Account, body: ImagineBody, idempotencyKeyHeader?: string): Promise<JobRecord> {
+  async accept(account: Account, body: ImagineBody, context: SubmitContext): Promise<JobRecord> {
     const { deps } = this;
     const limits = deps.accounts.effectiveRateLimits(account);
     const model = resolveModel(deps.catalog, body.model, body.task);
     if (deps.providers.unservedModels.includes(model)) throw new ModelUnavailable(model);
     for (const fallback of body.fallback_models ?? []) {
-      if (!deps.catalog.models[fallback]) {
+      if (!catalogModel(deps.catalog, fallback)) {
         throw new InvalidInput(`Unknown fallback model "${fallback}".`, {
           fallback_models: `unknown model "${fallback}"`,
         });
@@ -121,7 +165,7 @@ export class JobSubmitter {
     }
     if (body.webhook_url) await deps.checkWebhookUrl?.(body.webhook_url);
 
-    const idempotencyKey = idempotencyKeyHeader?.trim();
+    const idempotencyKey = context.idempotencyKey?.trim();
     if (idempotencyKey !== undefined && (idempotencyKey.length === 0 || idempotencyKey.length > 255)) {
       throw new InvalidInput('Idempotency-Key must be 1 to 255 characters.', {
         'Idempotency-Key': 'length 1–255',
@@ -131,7 +175,7 @@ export class JobSubmitter {
     const jobId = idempotencyKey
       ? `job_${sha256Hex(`${account._id}\u0000${idempotencyKey}`).slice(0, 32)}`
       : `job_${randomToken(24)}`;
-    const creditsPerImage = deps.catalog.models[model]!.credits;
+    const creditsPerImage = catalogModel(deps.catalog, model)!.credits;
     const request: JobRequest = {
       requested_model: body.model,
       prompt: body.prompt,
@@ -152,10 +196,22 @@ export class JobSubmitter {
 
     if (idempotencyKey !== undefined) {
       const earlier = await deps.jobs.get(jobId);
-      if (earlier) return sameRequestOrRefuse(earlier, requestHash);
+      if (earlier) {
+        sameRequestOrRefuse(earlier, requestHash);
+        // Its submission may have stopped before starting the workflow: the retry starts it.
+        if (earlier.status === 'queued') {
+          await startJobWorkflow(deps.temporal, deps.taskQueue, imagineInputOf(earlier));
+        }
+        return earlier;
+      }
     }
     const credits = creditsPerImage * body.n;
-    const reservation = await this.reserve(account, jobId, credits, limits.concurrent_jobs);
+    const reservation = await this.reserve(account, {
+      jobId,
+      credits,
+      requestHash,
+      maxOpenReservations: limits.concurrent_jobs,
+    });
     const input: ImagineInput = {
       jobId,
       accountId: account._id,
@@ -168,39 +224,68 @@ export class JobSubmitter {
     };
     // The answer is the document as written: no read-back.
     const job = queuedJobRecord(input, submission);
-    if (!(await deps.jobs.create(job))) {
-      // A concurrent request with the same Idempotency-Key wrote the job first (and reserved its
-      // credits: the reservation above was that one, replayed). Answer with that job.
+    let created: boolean;
+    try {
+      await context.failpoints.reach('submit.after_reserve');
+      await context.failpoints.reach('submit.job_write');
+      created = await deps.jobs.create(job);
+    } catch (err) {
+      // Nothing was promised yet: the credits go back at once. Should that fail as well, the
+      // orphaned-reservation sweep releases them (and the audit reports them until it does).
+      await deps.ledger
+        .release(reservation, 'job_not_written')
+        .catch((releaseErr: unknown) =>
+          deps.logger.error({ err: releaseErr, jobId }, 'could not release the credits of an unwritten job'),
+        );
+      throw err;
+    }
+    await context.failpoints.reach('submit.after_job_write');
+    if (!created) {
+      // A concurrent request with the same Idempotency-Key wrote the job first.
       const twin = await deps.jobs.get(jobId);
-      if (twin) {
-        sameRequestOrRefuse(twin, requestHash);
-        await startJobWorkflow(deps.temporal, deps.taskQueue, input);
-        return twin;
-      }
+      if (!twin) throw new Error(`job ${jobId} was reported written but cannot be read`);
+      if (twin.reservation.seq !== reservation.seq) await deps.ledger.release(reservation, 'duplicate');
+      sameRequestOrRefuse(twin, requestHash);
+      if (!isTerminal(twin.status))
+        await startJobWorkflow(deps.temporal, deps.taskQueue, imagineInputOf(twin));
+      return twin;
     }
     await this.start(input);
     deps.observe?.submitted?.(model, account.plan, credits);
     return job;
   }
 
-  /** Reserves the job's credits in the ledger; too few credits or too many running jobs refuse it. */
+  /**
+   * Reserves the job's credits in the ledger; too few credits or too many running jobs refuse it.
+   * A retry of the same request (its Idempotency-Key and body) gets its open reservation back; a
+   * reservation already released (its job write failed) is spent, and the retry reserves anew.
+   * The same key with another body is refused, whatever the ledger holds under it.
+   */
   private async reserve(
     account: Account,
-    jobId: string,
-    credits: number,
-    maxConcurrentJobs: number,
+    request: { jobId: string; credits: number; requestHash: string; maxOpenReservations: number },
   ): Promise<Reservation> {
     const { deps } = this;
-    try {
-      return (await deps.ledger.reserve(account._id, jobId, credits, maxConcurrentJobs)).reservation;
-    } catch (err) {
-      if (err instanceof MovementRefused) {
-        if (err.code === 'insufficient_credits') deps.observe?.insufficientCredits?.(account.plan);
-        if (err.code === 'concurrent_jobs_limit')
-          deps.observe?.rateLimited?.(account.plan, 'concurrent_jobs');
+    for (let attempt = 1; attempt <= MAX_RESERVE_ATTEMPTS; attempt++) {
+      let reserved;
+      try {
+        reserved = await deps.ledger.reserve({ accountId: account._id, ...request, attempt });
+      } catch (err) {
+        if (err instanceof MovementConflict) throw new IdempotencyKeyReused();
+        if (err instanceof MovementRefused) {
+          if (err.code === 'insufficient_credits') deps.observe?.insufficientCredits?.(account.plan);
+          if (err.code === 'concurrent_jobs_limit')
+            deps.observe?.rateLimited?.(account.plan, 'concurrent_jobs');
+        }
+        throw err;
       }
-      throw err;
+      if (!reserved.replayed) return reserved.reservation;
+      if (!(await deps.ledger.settlementOf(reserved.reservation))) return reserved.reservation;
     }
+    throw new DomainError(
+      'idempotency_key_conflict',
+      `This Idempotency-Key's job could not be written ${MAX_RESERVE_ATTEMPTS} times; submit it under a new key.`,
+    );
   }
 
   /**

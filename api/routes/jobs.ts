@@ -4,9 +4,10 @@ import { z } from 'zod';
 import { InvalidInput, NotFound } from '../../core/errors';
 import { ApiError } from '../errors';
 import type { ImageStore } from '../../platform/image-store';
-import { waitForJob } from '../../core/jobs/job-workflow';
+import { imagineInputOf } from '../../core/jobs/contract';
+import { startJobWorkflow, waitForJob } from '../../core/jobs/job-workflow';
 import { isTerminal, type JobRecord, type JobStore } from '../../core/jobs/store';
-import { presentJob } from '../../core/jobs/view';
+import { presentJob, type JobView } from '../../core/jobs/view';
 import { currentAccount } from '../middleware';
 import { parseInput } from '../validation';
 
@@ -23,7 +24,22 @@ const listQuery = z.object({
 export interface JobRouteDeps {
   jobs: JobStore;
   temporal: Client;
+  taskQueue: string;
   baseUrl: () => string;
+}
+
+/**
+ * The cancel came too late: the job had already finished, or finished its own way while the cancel
+ * was on its way to it (a job that succeeded was charged).
+ */
+function alreadyFinished(job: JobView, cancelRequested: boolean): ApiError {
+  const message =
+    job.status === 'canceled'
+      ? 'This job was already canceled; there is nothing to cancel.'
+      : cancelRequested
+        ? `This job ${job.status} before the cancel reached it.`
+        : `This job already ${job.status}; there is nothing to cancel.`;
+  return new ApiError(409, 'job_already_finished', message, { status: job.status, job });
 }
 
 function encodeCursor(job: JobRecord): string {
@@ -43,7 +59,7 @@ function decodeCursor(cursor: string): { created_at: Date; id: string } {
   }
 }
 
-export function jobRoutes({ jobs, temporal, baseUrl }: JobRouteDeps): Router {
+export function jobRoutes({ jobs, temporal, taskQueue, baseUrl }: JobRouteDeps): Router {
   const router = Router();
 
   /** Another account's job is indistinguishable from a missing one. */
@@ -85,27 +101,36 @@ export function jobRoutes({ jobs, temporal, baseUrl }: JobRouteDeps): Router {
     });
   });
 
+  /**
+   * 200 with the canceled job (its credits released); 409 `job_already_finished` with the job when
+   * it had finished, or finished otherwise while the cancel reached it (a success is charged); 202
+   * with the job when it has not settled within CANCEL_WAIT_MS.
+   */
   router.post('/jobs/:id/cancel', async (req, res) => {
     const account = currentAccount(req);
     let job = await ownJob(account._id, req.params.id);
-    if (isTerminal(job.status)) {
-      throw new ApiError(
-        409,
-        'job_already_finished',
-        `This job already ${job.status === 'canceled' ? 'was canceled' : job.status}; there is nothing to cancel.`,
-        {
-          status: job.status,
-        },
-      );
-    }
+    if (isTerminal(job.status)) throw alreadyFinished(presentJob(job, baseUrl()), false);
+    const handle = temporal.workflow.getHandle(job._id);
     try {
-      await temporal.workflow.getHandle(job._id).cancel();
+      await handle.cancel();
     } catch (err) {
       if (!(err instanceof WorkflowNotFoundError)) throw err;
+      // A queued job whose submission stopped before starting its workflow (the unstarted-job
+      // sweep would start it later, and charge it): start it now, so that its own workflow
+      // settles the cancel and releases the credits.
+      await startJobWorkflow(temporal, taskQueue, imagineInputOf(job));
+      await handle.cancel();
     }
-    // Wait briefly for the workflow to release the credits, so the answer shows the outcome.
-    job = await jobs.waitForTerminal(job, CANCEL_WAIT_MS);
-    res.status(isTerminal(job.status) ? 200 : 202).json(presentJob(job, baseUrl()));
+    // Wait for the workflow to settle, so that the answer tells the outcome: on Temporal's
+    // long-poll of the workflow's close, which answers as soon as the job is settled.
+    const left = new AbortController();
+    // The response's close (not the request's, which a read body also closes) tells the client left.
+    res.on('close', () => left.abort());
+    job = await waitForJob(temporal, jobs, job, CANCEL_WAIT_MS, left.signal);
+    const presented = presentJob(job, baseUrl());
+    if (job.status === 'canceled') res.status(200).json(presented);
+    else if (isTerminal(job.status)) throw alreadyFinished(presented, true);
+    else res.status(202).json(presented);
   });
 
   return router;

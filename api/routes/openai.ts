@@ -68,7 +68,7 @@ export function openAiRoutes(deps: {
         aspect_ratio: aspectRatioForSize(body.size),
         ...(body.user && { metadata: { user: body.user } }),
       },
-      req.header('idempotency-key'),
+      deps.submitter.contextOf(req),
     );
     const left = new AbortController();
     res.on('close', () => left.abort());

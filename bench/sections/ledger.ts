@@ -47,7 +47,7 @@ async function pairs(
       const n = next++;
       const accountId = accountIds[n % accountIds.length]!;
       const jobId = `job_${n}`;
-      const { reservation } = await ledger.reserve(accountId, jobId, 1);
+      const { reservation } = await ledger.reserve({ accountId, jobId, credits: 1, requestHash: jobId });
       await ledger.capture(reservation, 1);
       return 'ok';
     },

@@ -1,5 +1,5 @@
 import mongoose, { Schema, type Connection, type Model } from 'mongoose';
-import { addBillingPeriod, type Catalog, type Plan, type RateLimits } from '../catalog';
+import { addBillingPeriod, catalogPlan, type Catalog, type Plan, type RateLimits } from '../catalog';
 import { AccountSuspended, InvalidInput, NotFound } from '../errors';
 import { available, type Balances } from '../ledger/balances';
 import type { Ledger, LedgerEntry } from '../ledger/ledger';
@@ -77,7 +77,10 @@ export const API_KEY_PREFIX = 'ek_';
 /**
  * How long this process reuses an API key's authentication (account included): every request
  * would otherwise cost two database reads. Key revocations and account changes made through this
- * process apply at once; made through another API process, within this time.
+ * process apply at once, to every authentication that starts after they return: they drop the
+ * cached answers and keep any cache fill already under way (one that may have read the old key or
+ * account) from storing its answer. Made through another API process, they apply here within
+ * this time, because nothing tells this process of them.
  */
 export const AUTH_CACHE_MS = 2_000;
 const AUTH_CACHE_MAX_ENTRIES = 10_000;
@@ -102,6 +105,9 @@ export interface AccountView {
     purchased_credits: number;
     held: number;
     captured: number;
+    /** Credits ever granted (plan, purchased, trial) and plan credits that expired unused. */
+    granted: number;
+    expired: number;
   };
   running_jobs: number;
   period: { start: string; end: string } | null;
@@ -125,6 +131,25 @@ export class AccountService {
 
   /** Recent authentications by key hash (see AUTH_CACHE_MS). */
   private readonly authCache = new Map<string, { expires: number; value: Authenticated }>();
+  /**
+   * Cache fills under way, by key hash. Revoking a key marks that key's fills stale; a stale fill
+   * answers its own caller (it began before the revocation) but does not store its answer.
+   */
+  private readonly authFills = new Map<string, Set<{ stale: boolean }>>();
+  /** Bumped by every account change: a fill that began under an older generation does not store. */
+  private authGeneration = 0;
+
+  /** After a key's record changed: no cached or in-flight answer about it survives. */
+  private invalidateKey(hash: string): void {
+    this.authCache.delete(hash);
+    for (const fill of this.authFills.get(hash) ?? []) fill.stale = true;
+  }
+
+  /** After an account changed: none of the cached or in-flight answers survives. */
+  private invalidateAllKeys(): void {
+    this.authGeneration += 1;
+    this.authCache.clear();
+  }
 
   async init(): Promise<void> {
     for (const model of [this.accounts, this.keys]) {
@@ -134,7 +159,7 @@ export class AccountService {
   }
 
   planOf(account: Pick<Account, 'plan'>): Plan {
-    const plan = this.catalog.plans[account.plan];
+    const plan = catalogPlan(this.catalog, account.plan);
     if (!plan) throw new Error(`account plan "${account.plan}" is not in the catalog`);
     return plan;
   }
@@ -148,7 +173,7 @@ export class AccountService {
   }
 
   private assertPlan(plan: string): void {
-    if (!this.catalog.plans[plan]) {
+    if (!catalogPlan(this.catalog, plan)) {
       throw new InvalidInput(`Unknown plan "${plan}".`, {
         plan: `one of ${Object.keys(this.catalog.plans).join(', ')}`,
       });
@@ -185,8 +210,21 @@ export class AccountService {
   /** Whole-document write through the driver: mongoose's casting drops Mixed arrays of objects. */
   private async replaceAccount(account: Account): Promise<void> {
     const { _id, ...rest } = account;
-    this.authCache.clear();
-    await typedCollection(this.accounts).replaceOne({ _id }, rest);
+    try {
+      await typedCollection(this.accounts).replaceOne({ _id }, rest);
+    } finally {
+      // After the write (even a failed one, which may have applied): a fill that starts now reads
+      // the new account, and one under way, which may have read the old one, does not store it.
+      this.invalidateAllKeys();
+    }
+  }
+
+  /** Accounts in id order, `limit` after the id `after` (the admin list). */
+  async page(options: { limit: number; after?: string; status?: AccountStatus }): Promise<Account[]> {
+    const filter: Record<string, unknown> = {};
+    if (options.after !== undefined) filter._id = { $gt: options.after };
+    if (options.status !== undefined) filter.status = options.status;
+    return this.accounts.find(filter).sort({ _id: 1 }).limit(options.limit).lean<Account[]>();
   }
 
   async listIds(): Promise<string[]> {
@@ -317,6 +355,8 @@ export class AccountService {
         purchased_credits: balances.purchased,
         held: balances.held,
         captured: balances.captured,
+        granted: balances.granted,
+        expired: balances.expired,
       },
       running_jobs: balances.open_reservations,
       period: balances.period,
@@ -379,14 +419,21 @@ export class AccountService {
   async revokeKey(keyId: string): Promise<void> {
     const record = await this.keys.findOne({ key_id: keyId }).lean<ApiKeyRecord>();
     if (!record) throw new NotFound('API key');
-    if (record.revoked_at) return;
-    await this.keys.replaceOne({ _id: record._id }, { ...record, revoked_at: this.clock() });
-    this.authCache.delete(record._id);
+    try {
+      // Revoked already (perhaps through another process, whose answer this one may still hold):
+      // only the invalidation below is left to do.
+      if (record.revoked_at) return;
+      await this.keys.replaceOne({ _id: record._id }, { ...record, revoked_at: this.clock() });
+    } finally {
+      // After the write, as in replaceAccount.
+      this.invalidateKey(record._id);
+    }
   }
 
   /**
    * The account behind an API key; null for an unknown or revoked key. Two primary-key reads,
-   * reused for AUTH_CACHE_MS.
+   * reused for AUTH_CACHE_MS unless a revocation or account change in this process came while
+   * they ran.
    */
   async authenticate(key: string): Promise<Authenticated> {
     if (!key.startsWith(API_KEY_PREFIX)) return null;
@@ -394,10 +441,23 @@ export class AccountService {
     const now = Date.now();
     const cached = this.authCache.get(hash);
     if (cached && cached.expires > now) return cached.value;
-    const record = await this.keys.findById(hash).lean<ApiKeyRecord>();
-    const account =
-      record && !record.revoked_at ? await this.accounts.findById(record.account_id).lean<Account>() : null;
-    const value = record && account ? { account, keyId: record.key_id } : null;
+    // Registered before the first read, so that an invalidation from here on reaches this fill.
+    const fill = { stale: false };
+    const generation = this.authGeneration;
+    let fills = this.authFills.get(hash);
+    if (!fills) this.authFills.set(hash, (fills = new Set()));
+    fills.add(fill);
+    let value: Authenticated;
+    try {
+      const record = await this.keys.findById(hash).lean<ApiKeyRecord>();
+      const account =
+        record && !record.revoked_at ? await this.accounts.findById(record.account_id).lean<Account>() : null;
+      value = record && account ? { account, keyId: record.key_id } : null;
+    } finally {
+      fills.delete(fill);
+      if (fills.size === 0) this.authFills.delete(hash);
+    }
+    if (fill.stale || generation !== this.authGeneration) return value;
     this.authCache.delete(hash);
     this.authCache.set(hash, { expires: now + AUTH_CACHE_MS, value });
     if (this.authCache.size > AUTH_CACHE_MAX_ENTRIES) {

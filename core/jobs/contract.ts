@@ -106,6 +106,7 @@ export function queuedJobRecord(input: ImagineInput, submission: Submission): Jo
     ...(submission.idempotencyKey !== undefined && { idempotency_key: submission.idempotencyKey }),
     credits_reserved: input.reservation.credits,
     credits_charged: 0,
+    reservation: input.reservation,
     images: [],
     attempts: [],
     error: null,
@@ -116,8 +117,8 @@ export function queuedJobRecord(input: ImagineInput, submission: Submission): Jo
   };
 }
 
-/** The workflow input that a queued job document and its reservation describe. */
-export function imagineInputOf(job: JobRecord, reservation: Reservation): ImagineInput {
+/** The workflow input that a queued job document describes. */
+export function imagineInputOf(job: JobRecord): ImagineInput {
   return {
     jobId: job._id,
     accountId: job.account_id,
@@ -126,6 +127,6 @@ export function imagineInputOf(job: JobRecord, reservation: Reservation): Imagin
     creditsPerImage: job.credits_reserved / job.request.n,
     request: job.request,
     submittedAt: job.created_at.toISOString(),
-    reservation,
+    reservation: job.reservation,
   };
 }

@@ -7,7 +7,6 @@ import {
 } from '@temporalio/client';
 import { imagineInputOf, type ImagineInput, type ImagineOutcome } from './contract';
 import type { Logger } from '../../platform/logger';
-import type { Ledger } from '../ledger/ledger';
 import { isTerminal, type JobRecord, type JobStore } from './store';
 
 /** How long a submission waits for Temporal to take a start (the client retries in between). */
@@ -39,6 +38,19 @@ export async function startJobWorkflow(
   }
 }
 
+/** Whether the job's workflow is running now (not finished, not unknown). */
+export async function workflowRunning(client: Client, jobId: string): Promise<boolean> {
+  try {
+    const description = await client.withDeadline(Date.now() + DESCRIBE_DEADLINE_MS, () =>
+      client.workflow.getHandle(jobId).describe(),
+    );
+    return description.status.name === 'RUNNING';
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return false;
+    throw err;
+  }
+}
+
 /** Whether Temporal knows a workflow for this job (running or finished). */
 export async function hasWorkflow(client: Client, jobId: string): Promise<boolean> {
   try {
@@ -56,7 +68,6 @@ export interface UnstartedJobSweep {
   client: Client;
   taskQueue: string;
   jobs: JobStore;
-  ledger: Ledger;
   logger: Logger;
   /**
    * A queued job this old without a workflow was orphaned by an API that stopped mid-submit; the
@@ -76,32 +87,11 @@ export async function startUnstartedJobs(sweep: UnstartedJobSweep): Promise<numb
   let started = 0;
   for (const job of stale) {
     if (await hasWorkflow(sweep.client, job._id)) continue;
-    const reservation = await sweep.ledger.findReservation(job.account_id, job._id);
-    if (!reservation) {
-      // Jobs are written after their reservation, so this is a document written by hand or a bug.
-      sweep.logger.error({ jobId: job._id }, 'queued job without a reservation: left alone');
-      continue;
-    }
-    await startJobWorkflow(sweep.client, sweep.taskQueue, imagineInputOf(job, reservation));
+    await startJobWorkflow(sweep.client, sweep.taskQueue, imagineInputOf(job));
     sweep.logger.warn({ jobId: job._id }, 'started a job whose submission stopped before its workflow');
     started++;
   }
   return started;
-}
-
-/** Runs the sweep every `olderThanMs` until stopped; one sweep at a time, failures logged. */
-export function scheduleUnstartedJobSweep(sweep: UnstartedJobSweep): () => Promise<void> {
-  let current: Promise<unknown> = Promise.resolve();
-  const timer = setInterval(() => {
-    current = current
-      .then(() => startUnstartedJobs(sweep))
-      .catch((err: unknown) => sweep.logger.warn({ err }, 'unstarted-job sweep failed'));
-  }, sweep.olderThanMs);
-  timer.unref();
-  return async () => {
-    clearInterval(timer);
-    await current;
-  };
 }
 
 /**

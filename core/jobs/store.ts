@@ -1,6 +1,7 @@
 import mongoose, { Schema, type Connection, type Model } from 'mongoose';
 import { isDuplicateKey, typedCollection } from '../../platform/db';
 import type { AspectRatio } from '../../providers/types';
+import type { Reservation } from '../ledger/balances';
 
 export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'canceled';
 export const TERMINAL_STATUSES: readonly JobStatus[] = ['succeeded', 'failed', 'canceled'];
@@ -64,6 +65,12 @@ export interface WebhookAttempt {
 
 export type WebhookState = 'pending' | 'delivered' | 'failed' | 'gone';
 
+/** What a job says about its credits (the audit holds it against the ledger). */
+export type JobSettlement = Pick<
+  JobRecord,
+  '_id' | 'status' | 'request_hash' | 'credits_reserved' | 'credits_charged' | 'reservation'
+>;
+
 export interface JobRecord {
   _id: string;
   account_id: string;
@@ -75,6 +82,8 @@ export interface JobRecord {
   idempotency_key?: string;
   credits_reserved: number;
   credits_charged: number;
+  /** The ledger reservation this job settles (its credits_reserved come from it). */
+  reservation: Reservation;
   provider?: string;
   sandbox?: boolean;
   images: StoredImage[];
@@ -103,6 +112,7 @@ const jobSchema = new Schema<JobRecord>(
     idempotency_key: String,
     credits_reserved: Number,
     credits_charged: Number,
+    reservation: { type: Schema.Types.Mixed, required: true },
     provider: String,
     sandbox: Boolean,
     images: { type: Schema.Types.Mixed, default: [] },
@@ -232,11 +242,13 @@ export class JobStore {
       .lean<JobRecord[]>();
   }
 
-  /** Jobs of an account that are terminal: the audit checks each is settled exactly once. */
-  async terminalJobIds(accountId: string): Promise<string[]> {
-    const rows = await this.model
-      .find({ account_id: accountId, status: { $in: TERMINAL_STATUSES } }, { _id: 1 })
-      .lean<Array<{ _id: string }>>();
-    return rows.map((r) => r._id);
+  /** Every job of an account with what the audit compares with the ledger. */
+  async settlementsOf(accountId: string): Promise<JobSettlement[]> {
+    return this.model
+      .find(
+        { account_id: accountId },
+        { _id: 1, status: 1, request_hash: 1, credits_reserved: 1, credits_charged: 1, reservation: 1 },
+      )
+      .lean<JobSettlement[]>();
   }
 }

@@ -1,4 +1,11 @@
-import { creditsToUsdMicros, usdFromMicros, type Catalog } from '../catalog';
+import {
+  catalogModel,
+  catalogPlan,
+  creditsToUsdMicros,
+  taskModel,
+  usdFromMicros,
+  type Catalog,
+} from '../catalog';
 import type { JobRecord } from './store';
 
 export interface UsageRow {
@@ -47,11 +54,11 @@ export function summariseUsage(
         r.jobs_succeeded += 1;
         r.images += job.images.length;
         r.credits_charged += job.credits_charged;
-        const plan = catalog.plans[job.plan];
+        const plan = catalogPlan(catalog, job.plan);
         r.usd += plan ? usdFromMicros(creditsToUsdMicros(plan, job.credits_charged)) : 0;
-        const routed = job.request.task ? catalog.tasks[job.request.task] : undefined;
+        const routed = job.request.task ? taskModel(catalog, job.request.task) : undefined;
         if (routed) {
-          const autoCredits = (catalog.models[routed]?.credits ?? 0) * job.request.n;
+          const autoCredits = (catalogModel(catalog, routed)?.credits ?? 0) * job.request.n;
           r.auto.jobs_with_task += 1;
           r.auto.credits_charged += job.credits_charged;
           r.auto.credits_with_auto += autoCredits;

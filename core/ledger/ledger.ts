@@ -4,7 +4,6 @@ import { isDuplicateKey, typedCollection } from '../../platform/db';
 import {
   applyMovement,
   available,
-  balanceViolations,
   EMPTY_BALANCES,
   isRefusal,
   type Balances,
@@ -39,7 +38,12 @@ export interface LedgerEntry {
   idempotency_key: string;
   job_id?: string;
   reason?: string;
+  /** A reserve entry: where its credits came from. */
   reservation?: ReservationSplit;
+  /** A reserve entry: the hash of the request it reserved for, so a replay must be that request. */
+  request_hash?: string;
+  /** A capture or release: the sequence number of the reserve entry it settles. */
+  settles?: number;
   released?: number;
   expired?: number;
   balances: Balances;
@@ -89,6 +93,8 @@ const entrySchema = new Schema<LedgerEntry>(
       { from_plan: Number, from_purchased: Number, period_start: String },
       { _id: false },
     ),
+    request_hash: String,
+    settles: Number,
     released: Number,
     expired: Number,
     balances: { type: balancesSchema, required: true },
@@ -97,6 +103,8 @@ const entrySchema = new Schema<LedgerEntry>(
   { versionKey: false, collection: 'ledger_entries' },
 );
 entrySchema.index({ account_id: 1, idempotency_key: 1 }, { unique: true, name: 'one_movement_per_key' });
+// The stranded-reservation sweep reads the last day's reserve and settle entries.
+entrySchema.index({ created_at: 1 }, { name: 'by_time' });
 
 const headSchema = new Schema<LedgerHead>(
   { _id: String, seq: Number, balances: balancesSchema },
@@ -132,6 +140,53 @@ function describeRefusal(r: Refusal): [DomainErrorCode, string, Record<string, u
   }
 }
 
+/**
+ * The idempotency key already moved credits in another movement (another amount, another kind,
+ * another request): nothing moved, and the earlier entry is not passed off as this one's.
+ */
+export class MovementConflict extends DomainError {
+  constructor(
+    readonly idempotencyKey: string,
+    readonly existing: LedgerEntry,
+  ) {
+    super(
+      'idempotency_key_conflict',
+      `This idempotency key was already used for another movement (${existing.kind} of ${existing.credits} credits, entry ${existing.seq}); use a new key for a new movement.`,
+      { entry_seq: existing.seq, kind: existing.kind, credits: existing.credits },
+    );
+  }
+}
+
+/** What a movement records besides its arithmetic. */
+export interface MovementDetails {
+  job_id?: string;
+  reason?: string;
+  request_hash?: string;
+  settles?: number;
+}
+
+const isSettlement = (kind: EntryKind): boolean => kind === 'capture' || kind === 'release';
+
+/**
+ * Whether an existing entry is this movement made before (a replay) rather than another movement
+ * under the same key. Capture and release of one reservation share a key on purpose: the first
+ * settles it, and a later one gets that settlement back, whichever kind it was.
+ */
+function isSameMovement(existing: LedgerEntry, movement: Movement, details: MovementDetails): boolean {
+  if (isSettlement(existing.kind) && isSettlement(movement.kind)) return existing.settles === details.settles;
+  if (existing.kind !== movement.kind) return false;
+  if ((existing.request_hash ?? null) !== (details.request_hash ?? null)) return false;
+  switch (movement.kind) {
+    case 'grant':
+    case 'reserve':
+    case 'adjust':
+      return existing.credits === movement.credits;
+    default:
+      // An expiry's credits are whatever was left: the key (its period) is the movement.
+      return true;
+  }
+}
+
 export interface MovementResult {
   entry: LedgerEntry;
   /** True when this idempotency key had already moved credits: nothing moved this time. */
@@ -148,14 +203,42 @@ const DEFAULT_MAX_CONFLICT_RETRIES = 1000;
 /** The least time between two head-hint writes of one account by one process. */
 const HINT_INTERVAL_MS = 250;
 
+export interface ReserveRequest {
+  accountId: string;
+  jobId: string;
+  credits: number;
+  /** Hash of the request the credits are for: a replay under the same key must be that request. */
+  requestHash: string;
+  /** The account's concurrent-jobs limit. */
+  maxOpenReservations?: number;
+  /**
+   * 1 for a job's first reservation; a job whose earlier reservation was released before its
+   * document was written (a failed write) reserves again under the next attempt.
+   */
+  attempt?: number;
+}
+
 export interface ReserveResult {
   reservation: Reservation;
   /** True when this job had reserved already: nothing moved this time. */
   replayed: boolean;
 }
 
+/** An open or settled reservation as the stranded-reservation sweep and the audit see it. */
+export interface ReservationRecord {
+  reservation: Reservation;
+  created_at: Date;
+  /** The capture or release that settled it, if any. */
+  settlement: LedgerEntry | null;
+}
+
+const reserveKey = (jobId: string, attempt = 1): string =>
+  attempt === 1 ? `reserve:${jobId}` : `reserve:${jobId}#${attempt}`;
+/** One settlement per reservation, whichever of capture and release comes first. */
+const settleKey = (r: Pick<Reservation, 'job_id' | 'seq'>): string => `settle:${r.job_id}@${r.seq}`;
+
 /** The reservation a reserve entry made. */
-function reservationOf(entry: LedgerEntry): Reservation {
+export function reservationOf(entry: LedgerEntry): Reservation {
   if (entry.kind !== 'reserve' || !entry.job_id || !entry.reservation) {
     throw new Error(`ledger entry ${entry._id} is not a job's reservation`);
   }
@@ -281,15 +364,27 @@ export class Ledger {
       .lean<LedgerEntry>();
   }
 
+  /** An earlier entry under this movement's key: this movement made before, or a conflict. */
+  private replay(
+    idempotencyKey: string,
+    existing: LedgerEntry,
+    movement: Movement,
+    details: MovementDetails,
+  ): MovementResult {
+    if (!isSameMovement(existing, movement, details)) throw new MovementConflict(idempotencyKey, existing);
+    return { entry: existing, replayed: true };
+  }
+
   /**
    * Appends one movement, at most once per (account, idempotency key). Throws MovementRefused
-   * when the balances do not allow it; nothing is written then.
+   * when the balances do not allow it, and MovementConflict when the key already moved credits
+   * in another movement; nothing is written then.
    */
   async move(
     accountId: string,
     idempotencyKey: string,
     movement: Movement,
-    details: { job_id?: string; reason?: string } = {},
+    details: MovementDetails = {},
   ): Promise<MovementResult> {
     return this.mutex.run(accountId, () => this.moveUnlocked(accountId, idempotencyKey, movement, details));
   }
@@ -298,7 +393,7 @@ export class Ledger {
     accountId: string,
     idempotencyKey: string,
     movement: Movement,
-    details: { job_id?: string; reason?: string },
+    details: MovementDetails,
   ): Promise<MovementResult> {
     let previousSeq = -1;
     // This process's last known head: a cache. When another process has appended since, the
@@ -315,7 +410,7 @@ export class Ledger {
         // The head did not move, yet the insert conflicted: the conflict is on the idempotency
         // index, so this key already moved credits in an earlier entry.
         const existing = await this.findByKey(accountId, idempotencyKey);
-        if (existing) return { entry: existing, replayed: true };
+        if (existing) return this.replay(idempotencyKey, existing, movement, details);
       }
       previousSeq = seq;
 
@@ -329,7 +424,7 @@ export class Ledger {
         }
         // A refused retry of a movement that already happened is a replay, not a refusal.
         const existing = await this.findByKey(accountId, idempotencyKey);
-        if (existing) return { entry: existing, replayed: true };
+        if (existing) return this.replay(idempotencyKey, existing, movement, details);
         throw new MovementRefused(effect);
       }
 
@@ -344,6 +439,8 @@ export class Ledger {
         created_at: this.clock(),
         ...(details.job_id !== undefined && { job_id: details.job_id }),
         ...(details.reason !== undefined && { reason: details.reason }),
+        ...(details.request_hash !== undefined && { request_hash: details.request_hash }),
+        ...(details.settles !== undefined && { settles: details.settles }),
         ...(effect.reservation && { reservation: effect.reservation }),
         ...(effect.released !== undefined && { released: effect.released }),
         ...(effect.expired !== undefined && { expired: effect.expired }),
@@ -365,60 +462,91 @@ export class Ledger {
     );
   }
 
-  // Job-facing movements. Capture and release share one idempotency key per job, so a job is
-  // settled exactly once whichever of the two comes first.
+  // Job-facing movements. A reservation is bound to its request: replaying its key with other
+  // credits or another request is a MovementConflict. Capture and release of one reservation
+  // share one key, so it is settled exactly once whichever of the two comes first.
 
-  async reserve(
-    accountId: string,
-    jobId: string,
-    credits: number,
-    maxOpenReservations?: number,
-  ): Promise<ReserveResult> {
+  async reserve(request: ReserveRequest): Promise<ReserveResult> {
     const { entry, replayed } = await this.move(
-      accountId,
-      `reserve:${jobId}`,
+      request.accountId,
+      reserveKey(request.jobId, request.attempt),
       {
         kind: 'reserve',
-        credits,
-        ...(maxOpenReservations !== undefined && { max_open_reservations: maxOpenReservations }),
+        credits: request.credits,
+        ...(request.maxOpenReservations !== undefined && {
+          max_open_reservations: request.maxOpenReservations,
+        }),
       },
-      { job_id: jobId },
+      { job_id: request.jobId, request_hash: request.requestHash },
     );
     return { reservation: reservationOf(entry), replayed };
   }
 
-  /** A job's reservation, looked up by its key (a scan on FerretDB: for repairs, not the hot path). */
-  async findReservation(accountId: string, jobId: string): Promise<Reservation | null> {
-    const entry = await this.findByKey(accountId, `reserve:${jobId}`);
-    return entry ? reservationOf(entry) : null;
-  }
-
-  /** Charges `credits` (≤ reserved) and returns the rest. */
+  /**
+   * Charges `credits` (≤ reserved) and returns the rest. The answer's entry is the settlement,
+   * which may be an earlier release of the same reservation: the caller charges what it says.
+   */
   async capture(reservation: Reservation, credits: number): Promise<MovementResult> {
     return this.move(
       reservation.account_id,
-      `settle:${reservation.job_id}`,
+      settleKey(reservation),
       { kind: 'capture', credits, reservation },
-      { job_id: reservation.job_id },
+      { job_id: reservation.job_id, settles: reservation.seq },
     );
   }
 
-  /** Returns the whole reservation. */
+  /** Returns the whole reservation (or gets back the settlement that came first). */
   async release(reservation: Reservation, reason: string): Promise<MovementResult> {
     return this.move(
       reservation.account_id,
-      `settle:${reservation.job_id}`,
+      settleKey(reservation),
       { kind: 'release', reservation },
-      { job_id: reservation.job_id, reason },
+      { job_id: reservation.job_id, reason, settles: reservation.seq },
     );
   }
 
-  /** Jobs of an account whose reservation was captured or released (the settlement audit). */
-  async settledJobIds(accountId: string): Promise<Set<string>> {
+  /** The capture or release of a reservation, if it was settled (a scan on FerretDB: rare path). */
+  async settlementOf(reservation: Reservation): Promise<LedgerEntry | null> {
+    return this.findByKey(reservation.account_id, settleKey(reservation));
+  }
+
+  /** One entry by its sequence number. */
+  async entry(accountId: string, seq: number): Promise<LedgerEntry | null> {
+    return this.entries.findById(entryId(accountId, seq)).lean<LedgerEntry>();
+  }
+
+  /** An account's whole history, oldest first (the audit). */
+  async history(accountId: string): Promise<LedgerEntry[]> {
+    const entries = await this.entries.find({ account_id: accountId }).lean<LedgerEntry[]>();
+    return entries.sort((a, b) => a.seq - b.seq);
+  }
+
+  /** The entries that moved a job's credits (the admin job view), oldest first. */
+  async jobMovements(accountId: string, jobId: string): Promise<LedgerEntry[]> {
+    const entries = await this.entries.find({ account_id: accountId, job_id: jobId }).lean<LedgerEntry[]>();
+    return entries.sort((a, b) => a.seq - b.seq);
+  }
+
+  /**
+   * Reservations of every account made in [from, to), each with its settlement if any (the
+   * stranded-reservation sweep). Settlements always follow their reservation, so one read of
+   * the entries since `from` finds both.
+   */
+  async reservationsMadeBetween(from: Date, to: Date): Promise<ReservationRecord[]> {
     const entries = await this.entries
-      .find({ account_id: accountId, kind: { $in: ['capture', 'release'] } }, { job_id: 1 })
-      .lean<Array<{ job_id?: string }>>();
-    return new Set(entries.flatMap((e) => (e.job_id === undefined ? [] : [e.job_id])));
+      .find({ created_at: { $gte: from }, kind: { $in: ['reserve', 'capture', 'release'] } })
+      .lean<LedgerEntry[]>();
+    const settlements = new Map<string, LedgerEntry>();
+    for (const e of entries) {
+      if (e.settles !== undefined) settlements.set(`${e.account_id}:${e.settles}`, e);
+    }
+    return entries
+      .filter((e) => e.kind === 'reserve' && e.created_at < to && e.job_id !== undefined)
+      .map((e) => ({
+        reservation: reservationOf(e),
+        created_at: e.created_at,
+        settlement: settlements.get(`${e.account_id}:${e.seq}`) ?? null,
+      }));
   }
 
   async page(accountId: string, options: { before?: number; limit: number }): Promise<LedgerEntry[]> {
@@ -432,38 +560,6 @@ export class Ledger {
       seq -= 1;
     }
     return out;
-  }
-
-  /** Checks every §5 invariant over an account's whole history. */
-  async auditAccount(accountId: string): Promise<string[]> {
-    const entries = await this.entries.find({ account_id: accountId }).lean<LedgerEntry[]>();
-    entries.sort((a, b) => a.seq - b.seq);
-    const violations: string[] = [];
-    const reserves = new Map<string, number>();
-    const settles = new Map<string, number>();
-    entries.forEach((e, i) => {
-      if (e.seq !== i + 1) violations.push(`sequence gap: expected ${i + 1}, found ${e.seq}`);
-      for (const p of balanceViolations(e.balances)) violations.push(`entry ${e.seq} (${e.kind}): ${p}`);
-      if (e.kind === 'reserve' && e.job_id) reserves.set(e.job_id, (reserves.get(e.job_id) ?? 0) + 1);
-      if ((e.kind === 'capture' || e.kind === 'release') && e.job_id) {
-        settles.set(e.job_id, (settles.get(e.job_id) ?? 0) + 1);
-      }
-    });
-    for (const [job, count] of reserves) {
-      if (count > 1) violations.push(`job ${job} reserved ${count} times`);
-    }
-    for (const [job, count] of settles) {
-      if (count > 1) violations.push(`job ${job} settled ${count} times`);
-      if (!reserves.has(job)) violations.push(`job ${job} settled without a reservation`);
-    }
-    const last = entries.at(-1);
-    if (last) {
-      const open = [...reserves.keys()].filter((job) => !settles.has(job)).length;
-      if (last.balances.open_reservations !== open) {
-        violations.push(`open reservations ${last.balances.open_reservations} ≠ unsettled jobs ${open}`);
-      }
-    }
-    return violations;
   }
 }
 

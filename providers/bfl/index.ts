@@ -25,7 +25,9 @@ import {
  *
  * Submissions for n > 1 are sent one after another and stop at the first failure; tasks BFL had
  * already accepted are then abandoned (and billed by BFL), and the error goes to the caller.
- * BFL has no negative prompt: `negativePrompt` is ignored.
+ * BFL has no negative prompt: `negativePrompt` is ignored. BFL's API has no cancel operation
+ * (provider-specs/bfl.json lists none), so this adapter has no `cancel`: a cancelled job's tasks
+ * run to their end upstream (and are billed by BFL).
  */
 
 export const BFL_DEFAULT_BASE_URL = 'https://api.bfl.ai';

@@ -71,6 +71,8 @@ export function createSandboxProvider(
   const options = parseSandboxOptions(settings.options, settings.deploymentId);
   const random = deps.random ?? Math.random;
   const now = deps.now ?? Date.now;
+  /** Nonces of the async jobs cancelled through this instance, oldest first (bounded). */
+  const cancelled = new Set<string>();
 
   return {
     type: 'sandbox',
@@ -109,6 +111,11 @@ export function createSandboxProvider(
     async poll(upstreamJobId: string, context: ProviderCallContext): Promise<PollResult> {
       throwIfAborted(context.signal);
       const job = decodeJob(upstreamJobId);
+      if (cancelled.has(job.nonce)) {
+        throw new ProviderError('error', 'sandbox: the upstream job was cancelled', {
+          upstreamCode: 'canceled',
+        });
+      }
       if (hasToken(job.prompt, SANDBOX_TOKENS.timeout)) {
         context.onProgress?.(0);
         return { status: 'pending', progress: 0, pollAfterMs: 1000 };
@@ -123,8 +130,23 @@ export function createSandboxProvider(
       context.onProgress?.(1);
       return { status: 'completed', images: renderJob(job) };
     },
+
+    /**
+     * Stops an async job: later polls of it fail as cancelled. The job lives in its id, so only
+     * this instance remembers the cancel (a restarted worker forgets it, as it forgets nothing else).
+     */
+    async cancel(upstreamJobId: string, signal: AbortSignal): Promise<void> {
+      throwIfAborted(signal);
+      const job = decodeJob(upstreamJobId);
+      cancelled.add(job.nonce);
+      if (cancelled.size > MAX_REMEMBERED_CANCELS) {
+        cancelled.delete(cancelled.values().next().value as string);
+      }
+    },
   };
 }
+
+const MAX_REMEMBERED_CANCELS = 10_000;
 
 const sandboxJobSchema = z.object({
   v: z.literal(1),

@@ -2,7 +2,8 @@ import fc from 'fast-check';
 import type mongoose from 'mongoose';
 import { connectDatabase } from '../../platform/db';
 import { available, type Balances } from '../../core/ledger/balances';
-import { Ledger, MovementRefused } from '../../core/ledger/ledger';
+import { ledgerFindings } from '../../core/ledger/audit';
+import { Ledger, MovementConflict, MovementRefused, type Reservation } from '../../core/ledger/ledger';
 import { requireDevStack } from '../support/easel';
 import { freshDatabase } from '../support/db';
 
@@ -17,7 +18,10 @@ class LedgerModel {
   expired = 0;
   granted = 0;
   period = 0;
-  jobs = new Map<string, { plan: number; purchased: number; period: number; settled: boolean }>();
+  jobs = new Map<
+    string,
+    { credits: number; plan: number; purchased: number; period: number; settled: boolean }
+  >();
   held(): number {
     let h = 0;
     for (const j of this.jobs.values()) if (!j.settled) h += j.plan + j.purchased;
@@ -61,8 +65,11 @@ function periodOf(n: number): { start: string; end: string } {
   };
 }
 
-/** Applies a command to the model; returns whether the real ledger must refuse it. */
-function applyToModel(m: LedgerModel, c: Command): 'ok' | 'refused' | 'noop' {
+/**
+ * Applies a command to the model; returns whether the real ledger must refuse it (too few
+ * credits), or see a conflict (a job's reservation key again with other credits).
+ */
+function applyToModel(m: LedgerModel, c: Command): 'ok' | 'refused' | 'conflict' | 'noop' {
   switch (c.op) {
     case 'grant':
       if (c.bucket === 'plan') m.plan += c.credits;
@@ -70,12 +77,14 @@ function applyToModel(m: LedgerModel, c: Command): 'ok' | 'refused' | 'noop' {
       m.granted += c.credits;
       return 'ok';
     case 'reserve': {
-      if (m.jobs.has(`j${c.job}`)) return 'noop';
+      const earlier = m.jobs.get(`j${c.job}`);
+      if (earlier) return earlier.credits === c.credits ? 'noop' : 'conflict';
       if (m.plan + m.purchased < c.credits) return 'refused';
       const fromPlan = Math.min(m.plan, c.credits);
       m.plan -= fromPlan;
       m.purchased -= c.credits - fromPlan;
       m.jobs.set(`j${c.job}`, {
+        credits: c.credits,
         plan: fromPlan,
         purchased: c.credits - fromPlan,
         period: m.period,
@@ -109,6 +118,19 @@ function applyToModel(m: LedgerModel, c: Command): 'ok' | 'refused' | 'noop' {
   }
 }
 
+/** The reservations the model test made, by account and job. */
+const reservations = new Map<string, Reservation>();
+
+const reserveOf = (accountId: string, job: number | string, credits: number, maxOpen?: number) => ({
+  accountId,
+  jobId: `j${job}`,
+  credits,
+  requestHash: `request of j${job}`,
+  ...(maxOpen !== undefined && { maxOpenReservations: maxOpen }),
+});
+
+const audit = async (ledger: Ledger, account: string) => ledgerFindings(await ledger.history(account));
+
 async function applyToLedger(
   ledger: Ledger,
   account: string,
@@ -125,13 +147,15 @@ async function applyToLedger(
         ...(c.bucket === 'plan' && { period: periodOf(m.period) }),
       });
       return;
-    case 'reserve':
-      await ledger.reserve(account, `j${c.job}`, c.credits);
+    case 'reserve': {
+      const { reservation } = await ledger.reserve(reserveOf(account, c.job, c.credits));
+      reservations.set(`${account}:${c.job}`, reservation);
       return;
+    }
     case 'capture':
     case 'release': {
       // A job that never reserved has nothing to settle.
-      const reservation = await ledger.findReservation(account, `j${c.job}`);
+      const reservation = reservations.get(`${account}:${c.job}`);
       if (!reservation) return;
       if (c.op === 'capture') await ledger.capture(reservation, c.credits);
       else await ledger.release(reservation, 'test');
@@ -148,8 +172,10 @@ async function applyToLedger(
       return;
     case 'replay': {
       // Re-sending a job's reservation and settlement moves nothing.
-      const { reservation } = await ledger.reserve(account, `j${c.job}`, 1);
-      await ledger.release(reservation, 'replay');
+      const earlier = reservations.get(`${account}:${c.job}`)!;
+      const { reservation, replayed } = await ledger.reserve(reserveOf(account, c.job, earlier.credits));
+      expect(replayed).toBe(true);
+      expect((await ledger.release(reservation, 'replay')).replayed).toBe(true);
       return;
     }
   }
@@ -178,9 +204,9 @@ describe('credit ledger', () => {
           const cmd: Command =
             c.op === 'replay' && !model.jobs.get(`j${c.job}`)?.settled ? { op: 'renew' } : c;
           const expected = applyToModel(model, cmd);
-          if (expected === 'refused') {
+          if (expected === 'refused' || expected === 'conflict') {
             await expect(applyToLedger(ledger, account, cmd, model, step)).rejects.toBeInstanceOf(
-              MovementRefused,
+              expected === 'refused' ? MovementRefused : MovementConflict,
             );
           } else {
             await applyToLedger(ledger, account, cmd, model, step);
@@ -202,7 +228,7 @@ describe('credit ledger', () => {
             granted: model.granted,
           });
         }
-        expect(await ledger.auditAccount(account)).toEqual([]);
+        expect(await audit(ledger, account)).toEqual([]);
       }),
       { numRuns: 25 },
     );
@@ -220,7 +246,7 @@ describe('credit ledger', () => {
       const account = 'acct_concurrent';
       await ledger.move(account, 'seed', { kind: 'grant', credits: 100, bucket: 'purchased' });
       const results = await Promise.allSettled(
-        Array.from({ length: 200 }, (_, i) => ledgers[i % ledgers.length]!.reserve(account, `job${i}`, 1)),
+        Array.from({ length: 200 }, (_, i) => ledgers[i % ledgers.length]!.reserve(reserveOf(account, i, 1))),
       );
       const ok = results.filter((r) => r.status === 'fulfilled');
       const refused = results.filter((r) => r.status === 'rejected' && r.reason instanceof MovementRefused);
@@ -234,7 +260,7 @@ describe('credit ledger', () => {
       const b = await ledger.balances(account);
       expect(available(b)).toBe(0);
       expect(b.held).toBe(100);
-      expect(await ledger.auditAccount(account)).toEqual([]);
+      expect(await audit(ledger, account)).toEqual([]);
     } finally {
       await Promise.all(processes.map((c) => c.close()));
     }
@@ -247,8 +273,8 @@ describe('credit ledger', () => {
       const account = 'acct_same_key';
       await ledger.move(account, 'seed', { kind: 'grant', credits: 10, bucket: 'purchased' });
       const [a, b] = await Promise.all([
-        ledger.reserve(account, 'job-x', 3),
-        new Ledger(other).reserve(account, 'job-x', 3),
+        ledger.reserve(reserveOf(account, 'x', 3)),
+        new Ledger(other).reserve(reserveOf(account, 'x', 3)),
       ]);
       expect([a.replayed, b.replayed].sort()).toEqual([false, true]);
       expect(a.reservation).toEqual(b.reservation);
@@ -261,7 +287,7 @@ describe('credit ledger', () => {
         ledger.release(b.reservation, 'late'),
       ]);
       expect([capture.replayed, release.replayed].sort()).toEqual([false, true]);
-      expect(await ledger.auditAccount(account)).toEqual([]);
+      expect(await audit(ledger, account)).toEqual([]);
     } finally {
       await other.close();
     }
@@ -270,13 +296,13 @@ describe('credit ledger', () => {
   it('refuses a reservation past the concurrent-jobs limit and accepts it once a job settles', async () => {
     const account = 'acct_limit';
     await ledger.move(account, 'seed', { kind: 'grant', credits: 50, bucket: 'purchased' });
-    const { reservation: a } = await ledger.reserve(account, 'a', 1, 2);
-    await ledger.reserve(account, 'b', 1, 2);
-    await expect(ledger.reserve(account, 'c', 1, 2)).rejects.toMatchObject({
+    const { reservation: a } = await ledger.reserve(reserveOf(account, 'a', 1, 2));
+    await ledger.reserve(reserveOf(account, 'b', 1, 2));
+    await expect(ledger.reserve(reserveOf(account, 'c', 1, 2))).rejects.toMatchObject({
       refusal: { refused: 'concurrent_jobs', limit: 2 },
     });
     await ledger.capture(a, 1);
-    await expect(ledger.reserve(account, 'c', 1, 2)).resolves.toMatchObject({ replayed: false });
+    await expect(ledger.reserve(reserveOf(account, 'c', 1, 2))).resolves.toMatchObject({ replayed: false });
   });
 
   it('reads a balance with the same few primary-key reads however long the ledger is', async () => {

@@ -13,6 +13,7 @@ describe('a submission whose API stopped between writing the job and starting it
       env: {
         EASEL_CONFIG: writeConfig({ providers: sandboxProviders({ latency_ms: 50 }) }),
         EASEL_UNSTARTED_JOB_AFTER_MS: '1000',
+        EASEL_FAILPOINTS: 'true',
       },
     });
     db = await freshDatabase(easel.dbName);
@@ -26,7 +27,13 @@ describe('a submission whose API stopped between writing the job and starting it
     const { id, key } = await easel.newAccount('pro');
     const jobId = 'job_orphaned_by_a_killed_api_0001';
     // What the API leaves behind when killed after its two writes: a hold and a queued job.
-    await easel.ledger.reserve(id, jobId, 2, 10);
+    const { reservation } = await easel.ledger.reserve({
+      accountId: id,
+      jobId,
+      credits: 2,
+      requestHash: 'hash-of-the-request',
+      maxOpenReservations: 10,
+    });
     await new JobStore(db).create({
       _id: jobId,
       account_id: id,
@@ -37,6 +44,7 @@ describe('a submission whose API stopped between writing the job and starting it
       request_hash: 'hash-of-the-request',
       credits_reserved: 2,
       credits_charged: 0,
+      reservation,
       images: [],
       attempts: [],
     });
@@ -53,6 +61,32 @@ describe('a submission whose API stopped between writing the job and starting it
       token: key,
     });
     expect(after.body.balance).toMatchObject({ held: 0, captured: 2 });
+    const audit = await easel.admin<{ violations: unknown[] }>('POST', '/audit');
+    expect(audit.body.violations).toEqual([]);
+  });
+
+  it('is cancelled, not run, when its client cancels it before the sweep starts it', async () => {
+    const { key } = await easel.newAccount('pro');
+    const submitted = await easel.call<{ error: { code: string } }>('POST', '/v1/imagine', {
+      token: key,
+      body: {
+        model: 'nano-banana',
+        prompt: 'cancelled before it ever started, else runs until stopped [timeout]',
+      },
+      headers: { 'Idempotency-Key': 'stopped-after-write', 'Easel-Failpoint': 'submit.after_job_write=fail' },
+    });
+    expect(submitted.status).toBe(500);
+    // The job was written, queued, without a workflow.
+    const listed = await easel.call<{ data: JobView[] }>('GET', '/v1/jobs', { token: key });
+    const found = listed.body.data[0]!;
+    expect(found).toMatchObject({ status: 'queued', credits_reserved: 2 });
+    const cancelled = await easel.call<JobView>('POST', `/v1/jobs/${found.id}/cancel`, { token: key });
+    expect(cancelled.status).toBe(200);
+    expect(cancelled.body).toMatchObject({ status: 'canceled', credits_charged: 0, images: [] });
+    const after = await easel.call<{ balance: { held: number; captured: number } }>('GET', '/v1/account', {
+      token: key,
+    });
+    expect(after.body.balance).toMatchObject({ held: 0, captured: 0 });
     const audit = await easel.admin<{ violations: unknown[] }>('POST', '/audit');
     expect(audit.body.violations).toEqual([]);
   });

@@ -8,7 +8,7 @@ import { BflFake } from '../fakes/bfl-fake';
 import { freshDatabase } from '../support/db';
 import { requireDevStack, startTestEasel, type TestEasel } from '../support/easel';
 import { waitFor, writeConfig } from '../support/config';
-import { killProcess, startWorkerProcess } from '../support/worker-process';
+import { killProcess, startWorkerProcess } from '../support/easel-process';
 import type { JobView } from '../../core/jobs/view';
 
 describe('a worker killed while jobs are in flight on an asynchronous upstream', () => {

@@ -43,6 +43,8 @@ export async function startTestEasel(
     dbName?: string;
     taskQueue?: string;
     temporalAddress?: string;
+    /** A MongoDB server of the test's own (default: the shared dev stack's). */
+    mongoUri?: string;
   } = {},
 ): Promise<TestEasel> {
   const stack = requireDevStack();
@@ -62,7 +64,7 @@ export async function startTestEasel(
     env,
     role: options.role ?? 'all',
     logger: createLogger(env.LOG_LEVEL),
-    mongoUri: `${stack.mongoUri}${dbName}`,
+    mongoUri: `${options.mongoUri ?? stack.mongoUri}${dbName}`,
     temporalAddress: options.temporalAddress ?? stack.temporalAddress,
   });
   const baseUrl = easel.baseUrl ?? '';

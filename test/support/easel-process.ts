@@ -4,20 +4,36 @@ import path from 'node:path';
 const REPO = path.resolve(__dirname, '..', '..');
 
 /** A worker in a process of its own (`bin/worker.ts`), so that a test can SIGKILL it mid-job. */
-export async function startWorkerProcess(env: Record<string, string>): Promise<ChildProcess> {
+export function startWorkerProcess(env: Record<string, string>): Promise<ChildProcess> {
+  return startEaselProcess('worker', env, 'worker polling');
+}
+
+/** The API in a process of its own (`bin/api.ts`), so that a fault can kill it mid-request. */
+export function startApiProcess(env: Record<string, string>): Promise<ChildProcess> {
+  return startEaselProcess('api', env, 'API listening');
+}
+
+async function startEaselProcess(
+  role: 'api' | 'worker',
+  env: Record<string, string>,
+  readyLine: string,
+): Promise<ChildProcess> {
   // `node --import tsx`, not the tsx CLI: the CLI runs the program in a child process, which a
   // SIGKILL of the CLI would leave running.
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO, 'bin', 'worker.ts')], {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO, 'bin', `${role}.ts`)], {
     cwd: REPO,
     env: { ...process.env, NODE_ENV: 'test', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`worker did not start within 60 s:\n${output}`)), 60_000);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${role} did not start within 60 s:\n${output}`));
+    }, 60_000);
     const onData = (chunk: Buffer): void => {
       output += chunk.toString();
-      if (output.includes('worker polling')) {
+      if (output.includes(readyLine)) {
         clearTimeout(timer);
         resolve();
       }
@@ -26,7 +42,7 @@ export async function startWorkerProcess(env: Record<string, string>): Promise<C
     child.stderr.on('data', onData);
     child.once('exit', (code) => {
       clearTimeout(timer);
-      reject(new Error(`worker exited with ${code} before polling:\n${output}`));
+      reject(new Error(`${role} exited with ${code} before it was ready:\n${output}`));
     });
   });
   child.removeAllListeners('exit');
