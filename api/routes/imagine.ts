@@ -45,13 +45,27 @@ export const imagineBody = z.strictObject({
   image_urls: z.array(httpUrl).max(8).optional(),
   webhook_url: httpUrl.optional(),
   metadata: z
-    .record(z.string().regex(METADATA_KEY), z.string().max(512), {
-      error: (issue) =>
-        issue.code === 'invalid_key'
-          ? `key ${JSON.stringify(issue.input)} refused: ${metadataKeyRule}`
-          : undefined,
-    })
-    .refine((m) => Object.keys(m).length <= 16, 'at most 16 keys')
+    // zod's records drop a `__proto__` key without a word (JSON.parse makes it an own key): refuse it.
+    .preprocess(
+      (m, ctx) => {
+        if (m !== null && typeof m === 'object' && Object.hasOwn(m, '__proto__')) {
+          ctx.issues.push({
+            code: 'custom',
+            input: m,
+            message: `key "__proto__" refused: ${metadataKeyRule}`,
+          });
+        }
+        return m;
+      },
+      z
+        .record(z.string().regex(METADATA_KEY), z.string().max(512), {
+          error: (issue) =>
+            issue.code === 'invalid_key'
+              ? `key ${JSON.stringify(issue.input)} refused: ${metadataKeyRule}`
+              : undefined,
+        })
+        .refine((m) => Object.keys(m).length <= 16, 'at most 16 keys'),
+    )
     .optional(),
   fallback_models: z.array(z.string()).max(4).optional(),
 });

@@ -184,6 +184,15 @@ describe('input hardening: client strings, metadata keys and unreadable requests
       },
     );
 
+    it('refuses a "__proto__" key instead of dropping it', async () => {
+      // The raw text: an object literal's `__proto__` would set the prototype, not a key.
+      const res = await imagine(
+        '{"model":"flux-2-dev","prompt":"a fox","metadata":{"__proto__":"1","ok":"2"}}',
+      );
+      expect(res.status).toBe(400);
+      expect(res.body.error.details?.fields?.metadata).toContain('"__proto__" refused');
+    });
+
     it('accepts letters, digits, "_", "-" and ":" and returns them as sent', async () => {
       const metadata = {
         order_id: '42',
