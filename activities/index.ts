@@ -4,12 +4,15 @@ import type { Ledger } from '../core/ledger/ledger';
 import { createBillingActivities } from './billing';
 import { createGenerateActivity, type GenerateDeps } from './generate';
 import { createJobActivities, type JobActivityDeps } from './jobs';
+import { createRetentionActivities } from './retention';
 import { createWebhookActivities, type WebhookDeps } from './webhooks';
+import type { ImageStore } from '../platform/image-store';
 
 export interface ActivityDeps {
   accounts: AccountService;
   ledger: Ledger;
   jobs: JobStore;
+  images: ImageStore;
   router: GenerateDeps['router'];
   onSettled?: JobActivityDeps['onSettled'];
   webhooks: Omit<WebhookDeps, 'accounts' | 'jobs'> & { initialRetryMs?: number };
@@ -29,6 +32,7 @@ export function createActivities(deps: ActivityDeps) {
     }),
     ...createGenerateActivity({ router: deps.router, jobs: deps.jobs }),
     ...createWebhookActivities({ ...deps.webhooks, accounts: deps.accounts, jobs: deps.jobs }),
+    ...createRetentionActivities({ jobs: deps.jobs, images: deps.images }),
   };
 }
 

@@ -2,16 +2,20 @@ import { ApplicationFailure } from '@temporalio/activity';
 import type { AccountService } from '../core/accounts/accounts';
 import type { JobStore, WebhookAttempt } from '../core/jobs/store';
 import type { Metrics } from '../platform/metrics';
+import { createOutboundPolicy, OutboundRefused, type OutboundPolicy } from '../platform/outbound';
 import { signatureHeaders } from '../core/webhooks/signing';
-import { checkWebhookTarget } from '../core/webhooks/targets';
-import { presentJob } from '../core/jobs/view';
+import { presentJob, type ImageLinks } from '../core/jobs/view';
 
 export interface WebhookDeps {
   accounts: AccountService;
   jobs: JobStore;
-  baseUrl: () => string;
+  /** Signs the payload's image URLs. */
+  imageLinks: ImageLinks;
+  /** Deliver to private and loopback targets too (tests, local development). */
   allowPrivateTargets: boolean;
   metrics?: Metrics;
+  /** The outbound policy deliveries go through; by default one built from `allowPrivateTargets`. */
+  outbound?: OutboundPolicy;
   fetch?: typeof fetch;
   timeoutMs?: number;
 }
@@ -26,10 +30,17 @@ const DEFAULT_TIMEOUT_MS = 10_000;
 /**
  * One delivery attempt of a job's terminal event. A non-2xx answer throws, and the activity's
  * retry policy (exponential backoff for hours) tries again; `410 Gone` ends the retries, as does a
- * target that now resolves to a private address. Every attempt is recorded on the job.
+ * target the outbound policy refuses (it now resolves to a private address). Redirects are not
+ * followed (a 3xx is a failed attempt). Every attempt is recorded on the job; a refused one says
+ * only that it was refused.
  */
 export function createWebhookActivities(deps: WebhookDeps) {
-  const fetchImpl = deps.fetch ?? fetch;
+  const outbound =
+    deps.outbound ??
+    createOutboundPolicy({
+      allowPrivate: deps.allowPrivateTargets,
+      ...(deps.fetch && { fetch: deps.fetch }),
+    });
   const record = async (
     jobId: string,
     attempt: WebhookAttempt,
@@ -45,29 +56,18 @@ export function createWebhookActivities(deps: WebhookDeps) {
       const url = job?.request.webhook_url;
       if (!job || !url) return;
       const started = Date.now();
-      try {
-        await checkWebhookTarget(url, deps.allowPrivateTargets);
-      } catch (err) {
-        const message = err instanceof Error ? err.message : String(err);
-        await record(
-          job._id,
-          { at: new Date(), status: null, outcome: 'refused', duration_ms: 0, error: message },
-          'failed',
-        );
-        throw ApplicationFailure.nonRetryable(message, 'webhook_refused');
-      }
       const account = await deps.accounts.get(input.accountId);
       const secrets = deps.accounts.activeWebhookSecrets(account).map((s) => s.secret);
       const body = JSON.stringify({
         type: `job.${job.status}`,
         timestamp: new Date().toISOString(),
-        data: presentJob(job, deps.baseUrl()),
+        data: presentJob(job, deps.imageLinks),
       });
       // One message id per job event, stable across retries, so receivers can drop duplicates.
       const headers = signatureHeaders(secrets, `msg_${job._id}`, Math.floor(Date.now() / 1000), body);
       let status: number | null = null;
       try {
-        const res = await fetchImpl(url, {
+        const res = await outbound.fetch(url, {
           method: 'POST',
           headers: { 'content-type': 'application/json', 'user-agent': 'Easel-Webhooks/1', ...headers },
           body,
@@ -77,6 +77,14 @@ export function createWebhookActivities(deps: WebhookDeps) {
         status = res.status;
         await res.body?.cancel().catch(() => undefined);
       } catch (err) {
+        if (err instanceof OutboundRefused) {
+          await record(
+            job._id,
+            { at: new Date(), status: null, outcome: 'refused', duration_ms: 0, error: err.message },
+            'failed',
+          );
+          throw ApplicationFailure.nonRetryable(err.message, 'webhook_refused');
+        }
         const message = `delivery failed: ${err instanceof Error ? err.message : String(err)}`;
         await record(
           job._id,

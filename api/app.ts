@@ -1,5 +1,6 @@
 import express, { type Express } from 'express';
 import type { Client } from '@temporalio/client';
+import type { PayloadCodec } from '@temporalio/common';
 import type { AccountService } from '../core/accounts/accounts';
 import type { Catalog } from '../core/catalog';
 import type { JobStore } from '../core/jobs/store';
@@ -12,12 +13,14 @@ import type { Metrics } from '../platform/metrics';
 import { metricsText } from '../platform/metrics-server';
 import type { ProviderConfig } from '../routing/deployments';
 import { errorHandler, notFoundHandler } from './errors';
-import { requestContext, requireAdmin, requireApiKey } from './middleware';
+import { isAdmin, requestContext, requireAdmin, requireApiKey, requireToken } from './middleware';
 import type { ProviderStatus } from './providers-view';
 import { RequestRateLimiter } from './rate-limit';
 import { accountRoutes, catalogRoutes } from './routes/account';
 import { adminRoutes } from './routes/admin';
+import { codecRoutes } from './routes/codec';
 import { imagineRoutes, JobSubmitter } from './routes/imagine';
+import type { ImageUrlSigner } from '../platform/image-urls';
 import { workflowRunning } from '../core/jobs/job-workflow';
 import { imageRoutes, jobRoutes } from './routes/jobs';
 import { openAiRoutes } from './routes/openai';
@@ -42,8 +45,10 @@ export interface ApiDeps {
   taskQueue: string;
   readiness: Readiness;
   adminToken: string | undefined;
-  /** Base of image URLs in answers (known once the server listens). */
-  baseUrl: () => string;
+  /** Bearer token of `/metrics`; unset, scrapes are refused. */
+  metricsToken: string | undefined;
+  /** Signs image URLs in answers and checks them when an image is fetched. */
+  imageUrls: ImageUrlSigner;
   allowPrivateWebhooks: boolean;
   /** Honour the `Easel-Failpoint` request header (tests only). */
   failpoints: boolean;
@@ -52,6 +57,9 @@ export interface ApiDeps {
   temporalMetricsUrl?: () => string | undefined;
   /** `GET /admin/v1/providers`: deployments with each worker's breaker state and latency. */
   providerStatus: () => Promise<ProviderStatus>;
+  /** `/codec`: the Temporal UI's codec server (admin token), with the Temporal payload codec. */
+  payloadCodec: PayloadCodec;
+  codecOrigins: readonly string[];
 }
 
 /** The HTTP API: every route is mounted here. */
@@ -71,20 +79,28 @@ export function createApp(deps: ApiDeps): Express {
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
-  app.get('/readyz', async (_req, res) => {
+  app.get('/readyz', async (req, res) => {
     const checks = await deps.readiness.check();
     const down = Object.entries(checks)
       .filter(([, c]) => !c.ok)
       .map(([name]) => name);
+    // What is down is public (load balancers read it); why, with internal addresses, is for operators.
+    const shown = isAdmin(req, deps.adminToken)
+      ? checks
+      : Object.fromEntries(Object.entries(checks).map(([name, c]) => [name, { ok: c.ok }]));
     res
       .status(down.length === 0 ? 200 : 503)
-      .json({ status: down.length === 0 ? 'ready' : 'unavailable', down, checks });
+      .json({ status: down.length === 0 ? 'ready' : 'unavailable', down, checks: shown });
   });
-  app.get('/metrics', async (_req, res) => {
-    const text = await metricsText(metrics, deps.temporalMetricsUrl?.());
-    res.setHeader('Content-Type', metrics.registry.contentType).send(text);
-  });
-  app.use(imageRoutes(deps.images));
+  app.get(
+    '/metrics',
+    requireToken(deps.metricsToken, 'EASEL_METRICS_TOKEN', 'Scraping'),
+    async (_req, res) => {
+      const text = await metricsText(metrics, deps.temporalMetricsUrl?.());
+      res.setHeader('Content-Type', metrics.registry.contentType).send(text);
+    },
+  );
+  app.use(imageRoutes({ images: deps.images, signer: deps.imageUrls, accounts: deps.accounts }));
 
   const submitter = new JobSubmitter({
     catalog: deps.catalog,
@@ -95,7 +111,7 @@ export function createApp(deps: ApiDeps): Express {
     temporal: deps.temporal,
     taskQueue: deps.taskQueue,
     rateLimiter: new RequestRateLimiter(),
-    baseUrl: deps.baseUrl,
+    imageLinks: deps.imageUrls,
     checkWebhookUrl: (url) => checkWebhookTarget(url, deps.allowPrivateWebhooks),
     failpoints: deps.failpoints,
     logger: deps.logger,
@@ -120,8 +136,12 @@ export function createApp(deps: ApiDeps): Express {
       audit: deps.audit,
       providerStatus: deps.providerStatus,
       workflowRunning: (jobId) => workflowRunning(deps.temporal, jobId),
-      baseUrl: deps.baseUrl,
+      imageLinks: deps.imageUrls,
     }),
+  );
+  app.use(
+    '/codec',
+    codecRoutes({ codec: deps.payloadCodec, adminToken: deps.adminToken, allowedOrigins: deps.codecOrigins }),
   );
   // The unversioned alias of POST /v1/imagine.
   app.use('/imagine', apiKey);
@@ -134,7 +154,12 @@ export function createApp(deps: ApiDeps): Express {
   app.use('/v1', imagineRoutes(submitter));
   app.use(
     '/v1',
-    jobRoutes({ jobs: deps.jobs, temporal: deps.temporal, taskQueue: deps.taskQueue, baseUrl: deps.baseUrl }),
+    jobRoutes({
+      jobs: deps.jobs,
+      temporal: deps.temporal,
+      taskQueue: deps.taskQueue,
+      imageLinks: deps.imageUrls,
+    }),
   );
   app.use('/v1', webhookRoutes(deps.accounts));
   app.use(
@@ -144,7 +169,7 @@ export function createApp(deps: ApiDeps): Express {
       jobs: deps.jobs,
       temporal: deps.temporal,
       images: deps.images,
-      baseUrl: deps.baseUrl,
+      imageLinks: deps.imageUrls,
     }),
   );
   app.use('/v1', usageRoutes(deps.jobs, deps.catalog));

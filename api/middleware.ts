@@ -64,20 +64,32 @@ export function requireApiKey(accounts: AccountService, options: { allowSuspende
   };
 }
 
-export function requireAdmin(adminToken: string | undefined) {
+/**
+ * A bearer token set in the environment (`variable`); unset, the routes it guards are closed
+ * rather than open.
+ */
+export function requireToken(token: string | undefined, variable: string, what: string) {
   return (req: Request, _res: Response, next: NextFunction): void => {
-    const token = bearerToken(req);
-    if (!adminToken)
-      throw new ApiError(401, 'unauthorized', 'The admin API is disabled: EASEL_ADMIN_TOKEN is not set.');
-    if (!token || !tokensEqual(token, adminToken)) {
+    const given = bearerToken(req);
+    if (!token) throw new ApiError(401, 'unauthorized', `${what} is disabled: ${variable} is not set.`);
+    if (!given || !tokensEqual(given, token)) {
       throw new ApiError(
         401,
         'unauthorized',
-        'Missing or invalid admin token: send Authorization: Bearer $EASEL_ADMIN_TOKEN.',
+        `Missing or invalid token: send Authorization: Bearer $${variable}.`,
       );
     }
     next();
   };
+}
+
+export const requireAdmin = (adminToken: string | undefined) =>
+  requireToken(adminToken, 'EASEL_ADMIN_TOKEN', 'The admin API');
+
+/** Whether the request carries the admin token (answers that show operators more detail). */
+export function isAdmin(req: Request, adminToken: string | undefined): boolean {
+  const given = bearerToken(req);
+  return Boolean(adminToken && given && tokensEqual(given, adminToken));
 }
 
 export function currentAccount(req: Request): Account {

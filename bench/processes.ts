@@ -119,8 +119,8 @@ export function cpuMs(pid: number): number | null {
 }
 
 /** Answers true once `url` responds 200. */
-export async function answersOk(url: string): Promise<boolean> {
-  const res = await fetch(url, { signal: AbortSignal.timeout(2_000) });
+export async function answersOk(url: string, headers: Record<string, string> = {}): Promise<boolean> {
+  const res = await fetch(url, { headers, signal: AbortSignal.timeout(2_000) });
   await res.arrayBuffer();
   return res.ok;
 }

@@ -15,8 +15,12 @@ export function parseSamples(text: string): Samples {
   return samples;
 }
 
-export async function scrape(url: string): Promise<Samples> {
-  const res = await fetch(url, { signal: AbortSignal.timeout(5_000) });
+export async function scrape(url: string, token: string): Promise<Samples> {
+  const res = await fetch(url, {
+    headers: { authorization: `Bearer ${token}` },
+    signal: AbortSignal.timeout(5_000),
+  });
+  if (!res.ok) throw new Error(`scrape of ${url}: ${res.status} ${await res.text()}`);
   return parseSamples(await res.text());
 }
 

@@ -23,6 +23,8 @@ export interface BenchTarget {
   ledgerMongoUri?: string;
   /** The worker's `/metrics` (Temporal SDK metrics included), when known. */
   workerMetricsUrl?: string;
+  /** Bearer token of both processes' `/metrics`, when known. */
+  metricsToken?: string;
   pids(): Partial<Record<ProcessName, number>>;
   /**
    * Replaces API and worker with fresh processes on an empty database, so that a section's figures
@@ -89,6 +91,7 @@ export async function startLocalTarget(options: LocalTargetOptions): Promise<Ben
     const configFile = path.join(dir, 'easel.json');
     fs.writeFileSync(configFile, JSON.stringify(sandboxConfig()));
     const adminToken = `bench-admin-${randomBytes(12).toString('hex')}`;
+    const metricsToken = `bench-metrics-${randomBytes(12).toString('hex')}`;
     const route = options.routeMongo ?? (async (_role: Role, uri: string) => uri);
     const mongoServer: Record<Role, string> = {
       api: await route('api', stack.mongoUri!),
@@ -108,6 +111,7 @@ export async function startLocalTarget(options: LocalTargetOptions): Promise<Ben
       TEMPORAL_TASK_QUEUE: TASK_QUEUE,
       EASEL_CONFIG: configFile,
       EASEL_ADMIN_TOKEN: adminToken,
+      EASEL_METRICS_TOKEN: metricsToken,
       EASEL_DATA_DIR: path.join(dir, 'data'),
       LOG_LEVEL: 'warn',
     });
@@ -121,7 +125,9 @@ export async function startLocalTarget(options: LocalTargetOptions): Promise<Ben
     const startEasel = async (database: string): Promise<void> => {
       // One after the other: both create the collections and indexes at start-up.
       await start('api', database, () => answersOk(`${baseUrl}/readyz`));
-      await start('worker', database, () => answersOk(workerMetricsUrl));
+      await start('worker', database, () =>
+        answersOk(workerMetricsUrl, { authorization: `Bearer ${metricsToken}` }),
+      );
     };
     await startEasel(FIRST_DATABASE);
     log(`Easel API at ${baseUrl}, worker metrics at ${workerMetricsUrl}`);
@@ -132,6 +138,7 @@ export async function startLocalTarget(options: LocalTargetOptions): Promise<Ben
       temporal: { address: stack.temporalAddress!, namespace: 'default' },
       ledgerMongoUri: `${stack.mongoUri!}bench_ledger`,
       workerMetricsUrl,
+      metricsToken,
       pids: () => ({
         ...Object.fromEntries(processes.map((p) => [p.role, p.pid])),
         ...(stack.mongo?.pid !== undefined && { ferretdb: stack.mongo.pid }),

@@ -18,7 +18,6 @@ export async function startApi(
 ): Promise<{ port: number; baseUrl: string }> {
   const { env, services, domain } = role;
   const health = new ProviderHealthBoard(services.db);
-  let baseUrl = publicBaseUrl(env);
   const app = createApp({
     logger: role.logger,
     catalog: role.catalog,
@@ -28,12 +27,15 @@ export async function startApi(
     taskQueue: env.TEMPORAL_TASK_QUEUE,
     readiness: services,
     adminToken: env.EASEL_ADMIN_TOKEN,
-    baseUrl: () => baseUrl,
+    metricsToken: env.EASEL_METRICS_TOKEN,
+    imageUrls: role.imageUrls,
     allowPrivateWebhooks: env.EASEL_WEBHOOK_ALLOW_PRIVATE,
     failpoints: env.EASEL_FAILPOINTS,
     metrics: role.metrics,
     temporalMetricsUrl: () => role.temporalMetricsUrl,
     providerStatus: async () => providerStatus(role.providers, await health.workers()),
+    payloadCodec: services.payloadCodec,
+    codecOrigins: env.EASEL_CODEC_CORS_ORIGINS,
   });
   const server = http.createServer(app);
   server.on('clientError', answerClientError);
@@ -49,7 +51,7 @@ export async function startApi(
       }),
   );
   const port = (server.address() as AddressInfo).port;
-  baseUrl = publicBaseUrl(env, port);
+  const baseUrl = publicBaseUrl(env, port);
   role.logger.info({ url: baseUrl }, 'API listening');
   return { port, baseUrl };
 }

@@ -3,6 +3,7 @@ import { ConfigurationError, readConfigFile, type Environment } from '../platfor
 import { buildProviderConfig, type ProviderConfig } from '../routing/deployments';
 import { createProvider, PROVIDER_TYPES } from '../providers/registry';
 import type { ImageProvider } from '../providers/types';
+import type { OutboundPolicy } from '../platform/outbound';
 
 /** Loads the config file (if any). Bad config stops start-up with the field that is wrong. */
 export function loadConfig(env: Environment): { catalog: Catalog; providers: ProviderConfig } {
@@ -15,8 +16,14 @@ export function loadConfig(env: Environment): { catalog: Catalog; providers: Pro
   return { catalog, providers };
 }
 
-/** One adapter per deployment, with its credentials read from the variable the config names. */
-export function createAdapters(config: ProviderConfig): Map<string, ImageProvider> {
+/**
+ * One adapter per deployment, with its credentials read from the variable the config names and
+ * its HTTP calls made under the deployment's outbound policy (createOutboundPolicies).
+ */
+export function createAdapters(
+  config: ProviderConfig,
+  outbound?: ReadonlyMap<string, OutboundPolicy>,
+): Map<string, ImageProvider> {
   const adapters = new Map<string, ImageProvider>();
   for (const d of config.deployments) {
     const apiKey = d.api_key_env ? process.env[d.api_key_env] : undefined;
@@ -32,6 +39,7 @@ export function createAdapters(config: ProviderConfig): Map<string, ImageProvide
         options: d.options,
         ...(d.base_url !== undefined && { baseUrl: d.base_url }),
         ...(apiKey !== undefined && { apiKey }),
+        ...(outbound?.has(d.id) && { fetch: outbound.get(d.id)!.fetch }),
       }),
     );
   }

@@ -12,6 +12,7 @@ import type { Metrics } from '../platform/metrics';
 import type { ProviderConfig } from '../routing/deployments';
 import { LocalDiskImageStore, type ImageStore } from '../platform/image-store';
 import type { Services } from './services';
+import type { ImageUrlSigner } from '../platform/image-urls';
 
 /** The domain services both roles use, on one database. */
 export interface Domain {
@@ -31,6 +32,8 @@ export interface ProcessParts {
   metrics: Metrics;
   services: Services;
   domain: Domain;
+  /** Signs the image URLs of answers and webhooks, and checks them when an image is fetched. */
+  imageUrls: ImageUrlSigner;
 }
 
 export async function createDomain(env: Environment, catalog: Catalog, services: Services): Promise<Domain> {

@@ -6,8 +6,11 @@ import type { Catalog } from '../core/catalog';
 import type { Ledger } from '../core/ledger/ledger';
 import type { DevStack } from '../infra/devstack/devstack';
 import { publicBaseUrl, resolveDataDir, type Environment } from '../platform/config';
+import { EncryptionCodec, generatePayloadKey, parsePayloadKeys } from '../platform/payload-codec';
 import type { Logger } from '../platform/logger';
 import { createMetrics, initialiseSeries } from '../platform/metrics';
+import { randomToken } from '../platform/ids';
+import { ImageUrlSigner } from '../platform/image-urls';
 import { startApi } from './api-role';
 import { loadConfig } from './config';
 import { createDomain } from './domain';
@@ -59,20 +62,19 @@ export async function startEasel(options: StartOptions): Promise<Easel> {
     }
   };
   try {
-    const services = await connectServices(env, logger, cleanups, options);
+    const payloadCodec = new EncryptionCodec(parsePayloadKeys(payloadKeys(env)));
+    const services = await connectServices(env, logger, cleanups, { ...options, payloadCodec });
     const domain = await createDomain(env, catalog, services);
     const metrics = createMetrics();
     initialiseSeries(metrics, catalog, providers.deployments);
-    const parts = { env, logger, catalog, providers, metrics, services, domain };
-    // Image URLs in webhooks; in a combined process the API's real port is known once it listens.
+    // Image URLs in answers and webhooks; the API's real port is known once it listens.
     let baseUrl = publicBaseUrl(env);
+    const imageUrls = new ImageUrlSigner(imageUrlSecret(env), env.EASEL_IMAGE_URL_TTL_SECONDS, () => baseUrl);
+    const parts = { env, logger, catalog, providers, metrics, services, domain, imageUrls };
     const worker =
       role === 'api'
         ? undefined
-        : await startWorker(
-            { ...parts, baseUrl: () => baseUrl, serveOwnMetrics: role === 'worker' },
-            cleanups,
-          );
+        : await startWorker({ ...parts, serveOwnMetrics: role === 'worker' }, cleanups);
     const api =
       role === 'worker'
         ? undefined
@@ -98,6 +100,27 @@ export async function startEasel(options: StartOptions): Promise<Easel> {
   }
 }
 
+/**
+ * EASEL_PAYLOAD_KEYS, or outside production (where the environment schema requires it) a key
+ * generated on the first run and kept in the data folder, so that `npm start` needs no setup and
+ * an API and a worker started apart on one data folder share it. Losing that file makes the
+ * payloads of unfinished local workflows unreadable.
+ */
+function payloadKeys(env: Environment): string {
+  if (env.EASEL_PAYLOAD_KEYS) return env.EASEL_PAYLOAD_KEYS;
+  if (env.NODE_ENV === 'production') throw new Error('EASEL_PAYLOAD_KEYS is required in production');
+  return persistedSecret(env, 'payload-keys', () =>
+    generatePayloadKey(`local-${new Date().toISOString().slice(0, 10)}`),
+  );
+}
+
+/** EASEL_IMAGE_URL_SECRET, or outside production one kept in the data folder (as payloadKeys). */
+function imageUrlSecret(env: Environment): string {
+  if (env.EASEL_IMAGE_URL_SECRET) return env.EASEL_IMAGE_URL_SECRET;
+  if (env.NODE_ENV === 'production') throw new Error('EASEL_IMAGE_URL_SECRET is required in production');
+  return persistedSecret(env, 'image-url-secret', () => randomToken(32));
+}
+
 /** Reads a value persisted in the data folder, or creates and saves it (local runs only). */
 export function persistedSecret(env: Environment, name: string, create: () => string): string {
   const file = path.join(resolveDataDir(env), name);
@@ -106,7 +129,13 @@ export function persistedSecret(env: Environment, name: string, create: () => st
   } catch {
     fs.mkdirSync(path.dirname(file), { recursive: true });
     const value = create();
-    fs.writeFileSync(file, `${value}\n`, { mode: 0o600 });
+    try {
+      // `wx`: an API and a worker started together on a fresh data folder end up with one value.
+      fs.writeFileSync(file, `${value}\n`, { mode: 0o600, flag: 'wx' });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') return fs.readFileSync(file, 'utf8').trim();
+      throw err;
+    }
     return value;
   }
 }

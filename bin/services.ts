@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { Client, Connection } from '@temporalio/client';
+import type { PayloadCodec } from '@temporalio/common';
 import type mongoose from 'mongoose';
 import type { DevStack } from '../infra/devstack/devstack';
 import { resolveDataDir, type Environment } from '../platform/config';
@@ -12,6 +13,8 @@ export interface Services {
   db: mongoose.Connection;
   temporalConnection: Connection;
   temporal: Client;
+  /** What the client and the worker encrypt Temporal payloads with (and the codec endpoint uses). */
+  payloadCodec: PayloadCodec;
   mongoUri: string;
   temporalAddress: string;
   /** The embedded dev stack, when this process started one. */
@@ -29,7 +32,7 @@ export async function connectServices(
   env: Environment,
   logger: Logger,
   cleanups: Array<() => Promise<unknown>>,
-  given: { mongoUri?: string; temporalAddress?: string } = {},
+  given: { mongoUri?: string; temporalAddress?: string; payloadCodec: PayloadCodec },
 ): Promise<Services> {
   let mongoUri = given.mongoUri ?? env.MONGODB_URI;
   let temporalAddress = given.temporalAddress ?? env.TEMPORAL_ADDRESS;
@@ -57,6 +60,7 @@ export async function connectServices(
     address: temporalAddress,
     namespace: env.TEMPORAL_NAMESPACE,
     taskQueue: env.TEMPORAL_TASK_QUEUE,
+    payloadCodec: given.payloadCodec,
   });
   cleanups.push(() => connection.close());
   const probe = async (fn: () => Promise<unknown>): Promise<{ ok: boolean; error?: string }> => {
@@ -71,6 +75,7 @@ export async function connectServices(
     db,
     temporalConnection: connection,
     temporal: client,
+    payloadCodec: given.payloadCodec,
     mongoUri,
     temporalAddress,
     ...(devStack && { devStack }),

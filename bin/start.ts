@@ -15,6 +15,12 @@ runProcess('easel', async (env, logger) => {
   if (env.NODE_ENV !== 'production' && !env.EASEL_ADMIN_TOKEN) {
     env = { ...env, EASEL_ADMIN_TOKEN: persistedSecret(env, 'admin-token', () => `adm_${randomToken(32)}`) };
   }
+  if (env.NODE_ENV !== 'production' && !env.EASEL_METRICS_TOKEN) {
+    env = {
+      ...env,
+      EASEL_METRICS_TOKEN: persistedSecret(env, 'metrics-token', () => `met_${randomToken(32)}`),
+    };
+  }
   const started = Date.now();
   const easel = await startEasel({ env, role: 'all', logger });
   const demoKey = await ensureDemoAccount(easel, env.EASEL_DATA_DIR);
@@ -26,6 +32,7 @@ ${easel.devStack?.temporalUiUrl ? `Temporal web UI:  ${easel.devStack.temporalUi
 Demo account:     ${DEMO_ACCOUNT_ID}
 Demo API key:     ${demoKey}
 Admin token:      ${env.EASEL_ADMIN_TOKEN}
+Metrics token:    ${env.EASEL_METRICS_TOKEN} (Authorization: Bearer … on /metrics)
 
 Generate an image:
   curl -s ${url}/v1/imagine -H "Authorization: Bearer ${demoKey}" -H "Content-Type: application/json" \\

@@ -2,15 +2,19 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { recordSettlement } from '../activities/settlement-metrics';
 import { startUnstartedJobs } from '../core/jobs/job-workflow';
+import { ensureImageRetention } from '../core/jobs/image-retention';
 import { releaseOrphanedReservations } from '../core/jobs/stranded-reservations';
 import { runPeriodically } from '../platform/periodic';
 import { serveMetrics } from '../platform/metrics-server';
 import { freePort } from '../platform/net';
+import { createOutboundPolicy } from '../platform/outbound';
+import { encryptingDataConverter } from '../platform/temporal';
 import { installTemporalRuntime } from '../platform/temporal-runtime';
 import { GuardedDeploymentCaller } from '../routing/caller';
 import { ProviderHealthBoard } from '../routing/health-board';
 import { ImageRouter } from '../routing/router';
 import { SharedUpstreamRate } from '../routing/upstream-rate';
+import { createOutboundPolicies } from '../routing/deployments';
 import { createAdapters } from './config';
 import type { ProcessParts } from './domain';
 
@@ -18,8 +22,6 @@ import type { ProcessParts } from './domain';
 const HEARTBEAT_THROTTLE = '500 milliseconds';
 
 export interface WorkerRole extends ProcessParts {
-  /** Base of image URLs in webhook payloads (known once the API listens, in a combined process). */
-  baseUrl: () => string;
   /** Serve this worker's own /metrics (a worker running alone). */
   serveOwnMetrics: boolean;
 }
@@ -51,10 +53,22 @@ export async function startWorker(
   onBreakerChange = board.refresh;
   cleanups.push(async () => board.stop());
 
+  const testPublic = new Set(env.EASEL_OUTBOUND_TEST_PUBLIC_ADDRESSES);
+  const treatAsPublic = testPublic.size > 0 && {
+    treatAsPublic: (address: string) => testPublic.has(address),
+  };
+  const outbound = createOutboundPolicies(providers.deployments, { ...treatAsPublic });
+  const webhookOutbound = createOutboundPolicy({
+    allowPrivate: env.EASEL_WEBHOOK_ALLOW_PRIVATE,
+    ...treatAsPublic,
+  });
+  cleanups.push(() => Promise.all([...outbound.values(), webhookOutbound].map((policy) => policy.close())));
   const router = new ImageRouter({
     catalog,
     providers,
-    adapters: createAdapters(providers),
+    outbound,
+    maxImageBytes: env.EASEL_MAX_IMAGE_BYTES,
+    adapters: createAdapters(providers, outbound),
     images: domain.images,
     caller,
     metrics,
@@ -67,6 +81,8 @@ export async function startWorker(
     namespace: env.TEMPORAL_NAMESPACE,
     taskQueue: env.TEMPORAL_TASK_QUEUE,
     workflowsPath: require.resolve('../workflows'),
+    // As the client's: every payload the worker sends to Temporal is encrypted.
+    dataConverter: encryptingDataConverter(services.payloadCodec),
     // Temporal delivers an activity's cancellation only in the answer to a heartbeat, and sends
     // heartbeats at most every min(0.8 × heartbeatTimeout, this): a cancelled job stops this soon
     // after the cancel (generateImages heartbeats more often than this).
@@ -75,16 +91,19 @@ export async function startWorker(
       accounts: domain.accounts,
       ledger: domain.ledger,
       jobs: domain.jobs,
+      images: domain.images,
       router,
       onSettled: recordSettlement(metrics, catalog),
       webhooks: {
-        baseUrl: role.baseUrl,
+        imageLinks: role.imageUrls,
         allowPrivateTargets: env.EASEL_WEBHOOK_ALLOW_PRIVATE,
+        outbound: webhookOutbound,
         initialRetryMs: env.EASEL_WEBHOOK_INITIAL_RETRY_MS,
         metrics,
       },
     }),
   });
+  await ensureImageRetention(services.temporal, env.TEMPORAL_TASK_QUEUE, env.EASEL_IMAGE_RETENTION_DAYS);
   const running = worker.run();
   running.catch((err: unknown) => logger.error({ err }, 'worker stopped'));
   cleanups.push(async () => {
@@ -119,7 +138,11 @@ export async function startWorker(
     ),
   );
   if (role.serveOwnMetrics) {
-    const server = await serveMetrics(metrics, metricsUrl, env.HOST, env.WORKER_METRICS_PORT);
+    const server = await serveMetrics(metrics, metricsUrl, {
+      host: env.HOST,
+      port: env.WORKER_METRICS_PORT,
+      token: env.EASEL_METRICS_TOKEN,
+    });
     cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
     logger.info({ port: env.WORKER_METRICS_PORT }, 'worker metrics at /metrics');
   }

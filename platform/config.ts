@@ -2,6 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import { z } from 'zod';
+import { DEFAULT_MAX_IMAGE_BYTES } from './outbound';
+import { parsePayloadKeys } from './payload-codec';
 
 const booleanFromString = z.enum(['true', 'false', '1', '0', '']).transform((v) => v === 'true' || v === '1');
 
@@ -31,10 +33,58 @@ export const environmentSchema = z
     TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
     TEMPORAL_TASK_QUEUE: z.string().min(1).default('easel'),
     EASEL_ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+    /**
+     * Bearer token of `/metrics` (API and worker): the series carry revenue, upstream cost and
+     * volumes per plan. Unset, `/metrics` refuses every scrape (`npm start` generates one).
+     */
+    EASEL_METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+    /** HMAC secret of image URLs, shared by API and worker (generated in the data folder outside production). */
+    EASEL_IMAGE_URL_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+    /** How long a signed image URL stays valid; each job read and webhook signs a fresh one. */
+    EASEL_IMAGE_URL_TTL_SECONDS: z.coerce
+      .number()
+      .int()
+      .min(60)
+      .max(7 * 24 * 3600)
+      .default(3_600),
+    /**
+     * Finished jobs' images are deleted this many days after the job ended (by a Temporal schedule
+     * the worker keeps; the job says when). Unset, images are kept.
+     */
+    EASEL_IMAGE_RETENTION_DAYS: z.coerce.number().positive().optional(),
+    /**
+     * The keys Temporal payloads are encrypted with, `keyId:base64key[,keyId:base64key…]` (32-byte
+     * keys): the first encrypts, all decrypt, so a key rotates by putting a new one first. Required
+     * in production; unset elsewhere, a key is generated once and kept in EASEL_DATA_DIR.
+     */
+    EASEL_PAYLOAD_KEYS: z
+      .string()
+      .optional()
+      .superRefine((value, ctx) => {
+        if (value === undefined) return;
+        try {
+          parsePayloadKeys(value);
+        } catch (err) {
+          ctx.addIssue({ code: 'custom', message: (err as Error).message });
+        }
+      }),
+    /** Origins of the Temporal UI allowed to call the codec endpoint (`/codec`), comma-separated. */
+    EASEL_CODEC_CORS_ORIGINS: z
+      .string()
+      .default('http://localhost:8233,http://127.0.0.1:8233')
+      .transform((v) =>
+        v
+          .split(',')
+          .map((origin) => origin.trim().replace(/\/$/, ''))
+          .filter((origin) => origin !== ''),
+      ),
     EASEL_DATA_DIR: z.string().min(1).default('.data'),
     /** Catalog and provider overrides, YAML or JSON. */
     EASEL_CONFIG: z.string().min(1).optional(),
+    /** Deliver webhooks to private and loopback addresses too (tests, local development). */
     EASEL_WEBHOOK_ALLOW_PRIVATE: booleanFromString.default(false),
+    /** The largest upstream result image downloaded; a larger one fails the attempt. */
+    EASEL_MAX_IMAGE_BYTES: z.coerce.number().int().min(1024).default(DEFAULT_MAX_IMAGE_BYTES),
     /** First webhook retry delay (it doubles up to an hour, for a day); tests shorten it. */
     EASEL_WEBHOOK_INITIAL_RETRY_MS: z.coerce.number().int().min(10).default(5_000),
     /**
@@ -54,6 +104,19 @@ export const environmentSchema = z
      * write, the process killed) at a named step of a submission. Refused in production.
      */
     EASEL_FAILPOINTS: booleanFromString.default(false),
+    /**
+     * Tests only: addresses (comma-separated) the outbound policy treats as public, so that a
+     * loopback fake can stand in for an upstream on the internet. Refused in production.
+     */
+    EASEL_OUTBOUND_TEST_PUBLIC_ADDRESSES: z
+      .string()
+      .default('')
+      .transform((v) =>
+        v
+          .split(',')
+          .map((a) => a.trim())
+          .filter((a) => a !== ''),
+      ),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     /** The worker's own /metrics port when it runs as a separate process. */
     WORKER_METRICS_PORT: port.default(9464),
@@ -67,7 +130,21 @@ export const environmentSchema = z
     if (env.EASEL_FAILPOINTS) {
       ctx.addIssue({ code: 'custom', path: ['EASEL_FAILPOINTS'], message: 'is for tests, never production' });
     }
-    for (const name of ['EASEL_ADMIN_TOKEN', 'MONGODB_URI', 'TEMPORAL_ADDRESS'] as const) {
+    if (env.EASEL_OUTBOUND_TEST_PUBLIC_ADDRESSES.length > 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['EASEL_OUTBOUND_TEST_PUBLIC_ADDRESSES'],
+        message: 'is for tests, never production',
+      });
+    }
+    for (const name of [
+      'EASEL_ADMIN_TOKEN',
+      'EASEL_METRICS_TOKEN',
+      'EASEL_IMAGE_URL_SECRET',
+      'MONGODB_URI',
+      'TEMPORAL_ADDRESS',
+      'EASEL_PAYLOAD_KEYS',
+    ] as const) {
       if (!env[name]) {
         ctx.addIssue({
           code: 'custom',

@@ -11,6 +11,8 @@ export interface ImageStore {
   /** The file path or readable stream for a key; null when unknown. */
   open(key: string): Promise<{ stream: NodeJS.ReadableStream; contentType: string; bytes: number } | null>;
   read(key: string): Promise<Buffer | null>;
+  /** Removes an image; a key already gone is not an error. */
+  delete(key: string): Promise<void>;
 }
 
 const EXTENSIONS: Record<string, string> = { 'image/png': 'png', 'image/jpeg': 'jpg', 'image/webp': 'webp' };
@@ -55,6 +57,11 @@ export class LocalDiskImageStore implements ImageStore {
   async read(key: string): Promise<Buffer | null> {
     if (!KEY_PATTERN.test(key)) return null;
     return fs.promises.readFile(this.pathOf(key)).catch(() => null);
+  }
+
+  async delete(key: string): Promise<void> {
+    if (!KEY_PATTERN.test(key)) return;
+    await fs.promises.rm(this.pathOf(key), { force: true });
   }
 
   private pathOf(key: string): string {

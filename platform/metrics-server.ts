@@ -1,4 +1,5 @@
 import http from 'node:http';
+import { tokensEqual } from './ids';
 import type { Metrics } from './metrics';
 
 /** Easel's registry followed by the Temporal SDK's own metrics (served by its core on loopback). */
@@ -13,16 +14,28 @@ export async function metricsText(metrics: Metrics, temporalMetricsUrl?: string)
   }
 }
 
-/** The worker's own /metrics when it runs as a separate process. */
+/**
+ * The worker's own /metrics when it runs as a separate process, behind the same bearer token as
+ * the API's (`token` unset: every scrape is refused).
+ */
 export async function serveMetrics(
   metrics: Metrics,
   temporalMetricsUrl: string | undefined,
-  host: string,
-  port: number,
+  listen: { host: string; port: number; token: string | undefined },
 ): Promise<http.Server> {
   const server = http.createServer((req, res) => {
     if (req.url !== '/metrics') {
       res.writeHead(404).end();
+      return;
+    }
+    const given = req.headers.authorization?.match(/^Bearer\s+(\S+)$/i)?.[1];
+    if (!listen.token || !given || !tokensEqual(given, listen.token)) {
+      const message = listen.token
+        ? 'Missing or invalid token: send Authorization: Bearer $EASEL_METRICS_TOKEN.'
+        : 'Scraping is disabled: EASEL_METRICS_TOKEN is not set.';
+      res
+        .writeHead(401, { 'Content-Type': 'application/json' })
+        .end(JSON.stringify({ error: { code: 'unauthorized', message } }));
       return;
     }
     void metricsText(metrics, temporalMetricsUrl).then((text) => {
@@ -31,7 +44,7 @@ export async function serveMetrics(
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, host, resolve);
+    server.listen(listen.port, listen.host, resolve);
   });
   return server;
 }

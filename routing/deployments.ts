@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { Catalog } from '../core/catalog';
 import { catalogModel, formatIssues } from '../core/catalog';
 import { ConfigurationError } from '../platform/config';
+import { createOutboundPolicy, type OutboundPolicy, type OutboundPolicyOptions } from '../platform/outbound';
 
 /**
  * Provider deployments: where each catalog model can be generated. A deployment is one upstream
@@ -50,6 +51,11 @@ export const deploymentSchema = z.strictObject({
   breaker: breakerSettingsSchema.prefault({}),
   /** Try the next deployment after a content-policy refusal here (default: the job fails). */
   retry_on_content_policy: z.boolean().default(false),
+  /**
+   * The deployment is on a private network on purpose (a ComfyUI box on the LAN): its calls and
+   * the downloads of its results may go to private and loopback addresses. Never the default.
+   */
+  allow_private_network: z.boolean().default(false),
   /** Adapter-specific options, validated by the adapter. */
   options: z.record(z.string(), z.unknown()).default({}),
 });
@@ -135,4 +141,17 @@ export function buildProviderConfig(
 
 export function deploymentsFor(config: ProviderConfig, model: string): Deployment[] {
   return config.deployments.filter((d) => Object.hasOwn(d.models, model));
+}
+
+/**
+ * Each deployment's outbound policy (its adapter's calls, the upstream's polling URLs and the
+ * downloads of its results), private addresses allowed only where the deployment says so.
+ */
+export function createOutboundPolicies(
+  deployments: readonly Deployment[],
+  base: Omit<OutboundPolicyOptions, 'allowPrivate'> = {},
+): Map<string, OutboundPolicy> {
+  return new Map(
+    deployments.map((d) => [d.id, createOutboundPolicy({ ...base, allowPrivate: d.allow_private_network })]),
+  );
 }

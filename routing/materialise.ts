@@ -1,12 +1,16 @@
 import { contentTypeOf, imageDimensions, type ImageStore } from '../platform/image-store';
+import { DownloadFailed, OutboundRefused, type OutboundPolicy } from '../platform/outbound';
 import type { StoredImage } from '../core/jobs/store';
 import { dimensionsFor, ProviderError, type AspectRatio, type UpstreamImage } from '../providers/types';
 
 const DOWNLOAD_TIMEOUT_MS = 60_000;
 
 export interface MaterialiseOptions {
-  store: ImageStore;
-  fetch?: typeof fetch;
+  store: Pick<ImageStore, 'put'>;
+  /** The deployment's outbound policy: checked addresses and redirects, an image content type. */
+  outbound: OutboundPolicy;
+  /** The largest image downloaded; a larger one fails the attempt. */
+  maxBytes: number;
   /** The size to record when neither the bytes nor the upstream tell it. */
   aspectRatio: AspectRatio;
   signal: AbortSignal;
@@ -15,13 +19,14 @@ export interface MaterialiseOptions {
 /**
  * Copies an upstream's images into Easel's store (upstream URLs expire within minutes to an
  * hour): inline bytes are stored as they are, URLs are downloaded first. The content type and
- * size come from the bytes themselves where they can.
+ * size come from the bytes themselves where they can. A download the outbound policy refuses
+ * (a non-public address, too many redirects, not an image, past the size cap) fails the attempt
+ * as an upstream error, so routing tries the next deployment and the job fails cleanly otherwise.
  */
 export async function materialiseImages(
   images: UpstreamImage[],
   options: MaterialiseOptions,
 ): Promise<StoredImage[]> {
-  const fetchImpl = options.fetch ?? fetch;
   const fallbackSize = dimensionsFor(options.aspectRatio);
   const stored: StoredImage[] = [];
   for (const image of images) {
@@ -31,16 +36,9 @@ export async function materialiseImages(
       bytes = image.data;
       declaredType = image.contentType;
     } else {
-      const res = await fetchImpl(image.url, {
-        signal: AbortSignal.any([options.signal, AbortSignal.timeout(DOWNLOAD_TIMEOUT_MS)]),
-      });
-      if (!res.ok)
-        throw new ProviderError(
-          res.status >= 500 ? 'error' : 'rejected',
-          `image download failed with HTTP ${res.status}`,
-        );
-      bytes = new Uint8Array(await res.arrayBuffer());
-      declaredType = image.contentType ?? res.headers.get('content-type') ?? undefined;
+      const downloaded = await download(image.url, options);
+      bytes = downloaded.bytes;
+      declaredType = image.contentType ?? downloaded.contentType;
     }
     const contentType = contentTypeOf(bytes) ?? declaredType ?? 'image/png';
     const size = imageDimensions(bytes) ?? {
@@ -51,4 +49,26 @@ export async function materialiseImages(
     stored.push({ key, ...size, content_type: contentType, bytes: bytes.byteLength });
   }
   return stored;
+}
+
+async function download(
+  url: string,
+  options: MaterialiseOptions,
+): Promise<{ bytes: Uint8Array; contentType: string }> {
+  try {
+    return await options.outbound.downloadImage(url, {
+      maxBytes: options.maxBytes,
+      signal: AbortSignal.any([options.signal, AbortSignal.timeout(DOWNLOAD_TIMEOUT_MS)]),
+    });
+  } catch (err) {
+    if (err instanceof DownloadFailed)
+      throw new ProviderError(
+        err.status >= 500 ? 'error' : 'rejected',
+        `image download failed with HTTP ${err.status}`,
+        { status: err.status },
+      );
+    if (err instanceof OutboundRefused)
+      throw new ProviderError('error', `image download ${err.message}`, { upstreamCode: 'download_refused' });
+    throw err;
+  }
 }

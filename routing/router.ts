@@ -4,6 +4,7 @@ import type { JobAttempt, UpstreamJobRef } from '../core/jobs/store';
 import type { ImageStore } from '../platform/image-store';
 import type { Logger } from '../platform/logger';
 import type { Metrics } from '../platform/metrics';
+import { createOutboundPolicy, DEFAULT_MAX_IMAGE_BYTES, type OutboundPolicy } from '../platform/outbound';
 import { ProviderError, type GenerationRequest, type ImageProvider } from '../providers/types';
 import type { DeploymentCaller } from './caller';
 import type { Deployment, ProviderConfig } from './deployments';
@@ -51,9 +52,14 @@ export interface ImageRouterDeps {
   catalog: Catalog;
   providers: ProviderConfig;
   adapters: ReadonlyMap<string, ImageProvider>;
-  images: ImageStore;
+  images: Pick<ImageStore, 'put'>;
   caller: DeploymentCaller;
+  /** Each deployment's outbound policy (createOutboundPolicies); built from its config when absent. */
+  outbound?: ReadonlyMap<string, OutboundPolicy>;
+  /** The fetch under the policies built here (tests inject fakes). */
   fetch?: typeof fetch;
+  /** The largest upstream image downloaded (default 50 MiB). */
+  maxImageBytes?: number;
   random?: () => number;
   /** Pause between polls of an asynchronous upstream job when it gives no hint. */
   pollIntervalMs?: number;
@@ -72,6 +78,7 @@ const DEFAULT_POLL_INTERVAL_MS = 500;
  */
 export class ImageRouter {
   private readonly pollIntervalMs: number;
+  private readonly outbound = new Map<string, OutboundPolicy>();
 
   constructor(private readonly deps: ImageRouterDeps) {
     this.pollIntervalMs = deps.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
@@ -230,12 +237,27 @@ export class ImageRouter {
       });
       return materialiseImages(images, {
         store: deps.images,
+        outbound: this.outboundFor(deployment),
+        maxBytes: deps.maxImageBytes ?? DEFAULT_MAX_IMAGE_BYTES,
         aspectRatio: r.aspect_ratio,
         signal,
-        ...(deps.fetch && { fetch: deps.fetch }),
       });
     };
     return deps.caller.call(deployment, model, work, hooks.cancelled);
+  }
+
+  private outboundFor(deployment: Deployment): OutboundPolicy {
+    const given = this.deps.outbound?.get(deployment.id);
+    if (given) return given;
+    let policy = this.outbound.get(deployment.id);
+    if (!policy) {
+      policy = createOutboundPolicy({
+        allowPrivate: deployment.allow_private_network,
+        ...(this.deps.fetch && { fetch: this.deps.fetch }),
+      });
+      this.outbound.set(deployment.id, policy);
+    }
+    return policy;
   }
 
   private reportUpstreamCancel(

@@ -8,6 +8,8 @@
  * writes `imagine-<case>-<label>.json` and `webhook-delivered-<label>.json` next to the earlier
  * recordings and never overwrites one: record a new set after each workflow change (the label
  * names the change), and keep the old sets, which stand for jobs still running older code.
+ * Payloads are encrypted with the tests' key (`support/payload-keys.ts`), which the replay test
+ * decodes with.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -19,6 +21,7 @@ import { startEasel } from '../bin/runtime';
 import { parseEnvironment } from '../platform/config';
 import { createLogger } from '../platform/logger';
 import { sandboxProviders, waitFor, writeConfig } from './support/config';
+import { TEST_PAYLOAD_KEYS } from './support/payload-keys';
 import { WebhookReceiver } from './support/webhook-receiver';
 
 const HISTORIES_DIR = path.join(__dirname, 'histories');
@@ -55,6 +58,7 @@ async function main(): Promise<void> {
     PORT: '0',
     LOG_LEVEL: 'warn',
     EASEL_ADMIN_TOKEN: 'record-histories-admin',
+    EASEL_PAYLOAD_KEYS: TEST_PAYLOAD_KEYS,
     EASEL_CONFIG: writeConfig({ providers: sandboxProviders({ latency_ms: 300 }) }),
     EASEL_WEBHOOK_ALLOW_PRIVATE: 'true',
   });

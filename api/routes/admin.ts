@@ -4,7 +4,7 @@ import type { AccountService } from '../../core/accounts/accounts';
 import { NotFound } from '../../core/errors';
 import { releaseByOperator } from '../../core/jobs/stranded-reservations';
 import type { JobStore } from '../../core/jobs/store';
-import { presentJob } from '../../core/jobs/view';
+import { presentJob, type ImageLinks } from '../../core/jobs/view';
 import type { AuditService, AuditViolation } from '../../core/ledger/audit';
 import { available, type Ledger, type LedgerEntry } from '../../core/ledger/ledger';
 import type { ProviderStatus } from '../providers-view';
@@ -57,7 +57,7 @@ export interface AdminRouteDeps {
   providerStatus: () => Promise<ProviderStatus>;
   /** Whether a job's workflow is still running (a running job's credits are not an operator's to release). */
   workflowRunning: (jobId: string) => Promise<boolean>;
-  baseUrl: () => string;
+  imageLinks: ImageLinks;
 }
 
 export function adminRoutes(deps: AdminRouteDeps): Router {
@@ -85,7 +85,7 @@ export function adminRoutes(deps: AdminRouteDeps): Router {
     if (!job) throw new NotFound('Job');
     const movements = await ledger.jobMovements(job.account_id, job._id);
     res.json({
-      ...presentJob(job, deps.baseUrl()),
+      ...presentJob(job, deps.imageLinks),
       account_id: job.account_id,
       reservation: job.reservation,
       idempotency_key: job.idempotency_key ?? null,
@@ -104,7 +104,7 @@ export function adminRoutes(deps: AdminRouteDeps): Router {
     );
     res.json({
       entry: presentEntry(entry),
-      job: job ? { ...presentJob(job, deps.baseUrl()), account_id: job.account_id } : null,
+      job: job ? { ...presentJob(job, deps.imageLinks), account_id: job.account_id } : null,
     });
   });
 

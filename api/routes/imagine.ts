@@ -14,7 +14,7 @@ import {
 } from '../../core/jobs/contract';
 import { hasWorkflow, startJobWorkflow } from '../../core/jobs/job-workflow';
 import { isTerminal, type JobRecord, type JobRequest, type JobStore } from '../../core/jobs/store';
-import { presentJob } from '../../core/jobs/view';
+import { presentJob, type ImageLinks } from '../../core/jobs/view';
 import { MovementConflict, MovementRefused, type Ledger, type Reservation } from '../../core/ledger/ledger';
 import { NO_FAILPOINTS, parseFailpoints, type Failpoints } from '../../platform/failpoints';
 import type { Logger } from '../../platform/logger';
@@ -80,7 +80,7 @@ export interface SubmitDeps {
   temporal: Client;
   taskQueue: string;
   rateLimiter: RequestRateLimiter;
-  baseUrl: () => string;
+  imageLinks: ImageLinks;
   /** Validates a webhook target (the webhooks layer refuses private addresses). */
   checkWebhookUrl?: (url: string) => Promise<void>;
   /** Honour the `Easel-Failpoint` header (tests only: EASEL_FAILPOINTS). */
@@ -129,7 +129,7 @@ export class JobSubmitter {
     this.checkRequestRate(account);
     const body = parseInput(imagineBody, req.body);
     const job = await this.accept(account, body, this.contextOf(req));
-    res.status(202).location(`/v1/jobs/${job._id}`).json(presentJob(job, this.deps.baseUrl()));
+    res.status(202).location(`/v1/jobs/${job._id}`).json(presentJob(job, this.deps.imageLinks));
   }
 
   /** The Idempotency-Key and, in tests, the faults armed for this request. */
@@ -322,9 +322,9 @@ export class JobSubmitter {
         error: { code: 'not_started', message },
         completed_at: new Date(),
       });
-      throw new ApiError(503, 'temporarily_unavailable', `${message} Retry in a few seconds.`, {
-        cause: err instanceof Error ? err.message : String(err),
-      });
+      // The cause names internal addresses: it goes to the log, not to the client.
+      deps.logger.error({ err, jobId: input.jobId }, 'could not start a job workflow');
+      throw new ApiError(503, 'temporarily_unavailable', `${message} Retry in a few seconds.`);
     }
   }
 }

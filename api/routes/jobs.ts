@@ -4,10 +4,12 @@ import { z } from 'zod';
 import { InvalidInput, NotFound } from '../../core/errors';
 import { ApiError } from '../errors';
 import type { ImageStore } from '../../platform/image-store';
+import type { ImageUrlSigner } from '../../platform/image-urls';
+import { assertActive, type AccountService } from '../../core/accounts/accounts';
 import { imagineInputOf } from '../../core/jobs/contract';
 import { startJobWorkflow, waitForJob } from '../../core/jobs/job-workflow';
 import { isTerminal, type JobRecord, type JobStore } from '../../core/jobs/store';
-import { presentJob, type JobView } from '../../core/jobs/view';
+import { presentJob, type ImageLinks, type JobView } from '../../core/jobs/view';
 import { currentAccount } from '../middleware';
 import { parseInput } from '../validation';
 
@@ -25,7 +27,7 @@ export interface JobRouteDeps {
   jobs: JobStore;
   temporal: Client;
   taskQueue: string;
-  baseUrl: () => string;
+  imageLinks: ImageLinks;
 }
 
 /**
@@ -59,7 +61,7 @@ function decodeCursor(cursor: string): { created_at: Date; id: string } {
   }
 }
 
-export function jobRoutes({ jobs, temporal, taskQueue, baseUrl }: JobRouteDeps): Router {
+export function jobRoutes({ jobs, temporal, taskQueue, imageLinks }: JobRouteDeps): Router {
   const router = Router();
 
   /** Another account's job is indistinguishable from a missing one. */
@@ -81,7 +83,7 @@ export function jobRoutes({ jobs, temporal, taskQueue, baseUrl }: JobRouteDeps):
       (wait ?? 0) * 1000,
       left.signal,
     );
-    res.json(presentJob(job, baseUrl()));
+    res.json(presentJob(job, imageLinks));
   });
 
   router.get('/jobs', async (req, res) => {
@@ -95,7 +97,7 @@ export function jobRoutes({ jobs, temporal, taskQueue, baseUrl }: JobRouteDeps):
     const more = page.length > query.limit;
     const items = page.slice(0, query.limit);
     res.json({
-      data: items.map((j) => presentJob(j, baseUrl())),
+      data: items.map((j) => presentJob(j, imageLinks)),
       has_more: more,
       next_cursor: more && items.length > 0 ? encodeCursor(items[items.length - 1]!) : null,
     });
@@ -109,7 +111,7 @@ export function jobRoutes({ jobs, temporal, taskQueue, baseUrl }: JobRouteDeps):
   router.post('/jobs/:id/cancel', async (req, res) => {
     const account = currentAccount(req);
     let job = await ownJob(account._id, req.params.id);
-    if (isTerminal(job.status)) throw alreadyFinished(presentJob(job, baseUrl()), false);
+    if (isTerminal(job.status)) throw alreadyFinished(presentJob(job, imageLinks), false);
     const handle = temporal.workflow.getHandle(job._id);
     try {
       await handle.cancel();
@@ -127,7 +129,7 @@ export function jobRoutes({ jobs, temporal, taskQueue, baseUrl }: JobRouteDeps):
     // The response's close (not the request's, which a read body also closes) tells the client left.
     res.on('close', () => left.abort());
     job = await waitForJob(temporal, jobs, job, CANCEL_WAIT_MS, left.signal);
-    const presented = presentJob(job, baseUrl());
+    const presented = presentJob(job, imageLinks);
     if (job.status === 'canceled') res.status(200).json(presented);
     else if (isTerminal(job.status)) throw alreadyFinished(presented, true);
     else res.status(202).json(presented);
@@ -137,15 +139,40 @@ export function jobRoutes({ jobs, temporal, taskQueue, baseUrl }: JobRouteDeps):
 }
 
 /** Stored images, at unguessable URLs that need no credentials (like the upstream URLs they replace). */
-export function imageRoutes(images: ImageStore): Router {
+export function imageRoutes(deps: {
+  images: ImageStore;
+  signer: ImageUrlSigner;
+  accounts: Pick<AccountService, 'get'>;
+}): Router {
   const router = Router();
   router.get('/images/:key', async (req, res) => {
-    const image = await images.open(req.params.key);
+    const query = signedImageQuery.safeParse(req.query);
+    const check = query.success ? deps.signer.verify(req.params.key, query.data) : null;
+    if (!query.success || !check?.ok) {
+      const expired = check?.ok === false && check.reason === 'expired';
+      throw new ApiError(
+        403,
+        expired ? 'image_url_expired' : 'image_url_invalid',
+        `${expired ? 'This image URL has expired' : 'This image URL is not valid'}: read the job again (GET /v1/jobs/:id) for a fresh one.`,
+      );
+    }
+    // A suspended account's images stop being served, whatever URLs are still about.
+    assertActive(await deps.accounts.get(query.data.account));
+    const image = await deps.images.open(req.params.key);
     if (!image) throw new NotFound('Image');
     res.setHeader('Content-Type', image.contentType);
     res.setHeader('Content-Length', String(image.bytes));
-    res.setHeader('Cache-Control', 'public, max-age=31536000, immutable');
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    // Private: a shared cache must not serve it past its expiry or to someone without the URL.
+    const maxAge = Math.max(0, Math.floor((check.expiresAt - Date.now()) / 1000));
+    res.setHeader('Cache-Control', `private, max-age=${maxAge}`);
     image.stream.pipe(res);
   });
   return router;
 }
+
+const signedImageQuery = z.object({
+  account: z.string().min(1).max(100),
+  expires: z.coerce.number().int().positive(),
+  signature: z.string().min(1).max(100),
+});

@@ -5,6 +5,7 @@ import { ApiError } from '../errors';
 import type { ImageStore } from '../../platform/image-store';
 import { waitForJob } from '../../core/jobs/job-workflow';
 import type { JobStore } from '../../core/jobs/store';
+import type { ImageLinks } from '../../core/jobs/view';
 import { ASPECT_RATIOS, type AspectRatio } from '../../providers/types';
 import { currentAccount } from '../middleware';
 import { parseInput } from '../validation';
@@ -52,7 +53,7 @@ export function openAiRoutes(deps: {
   jobs: JobStore;
   temporal: Client;
   images: ImageStore;
-  baseUrl: () => string;
+  imageLinks: ImageLinks;
 }): Router {
   const router = Router();
   router.post('/images/generations', async (req, res) => {
@@ -95,7 +96,7 @@ export function openAiRoutes(deps: {
     }
     const data = await Promise.all(
       job.images.map(async (image) => {
-        if (body.response_format === 'url') return { url: `${deps.baseUrl()}/images/${image.key}` };
+        if (body.response_format === 'url') return { url: deps.imageLinks.url(image.key, job.account_id) };
         const bytes = await deps.images.read(image.key);
         return { b64_json: bytes ? bytes.toString('base64') : '' };
       }),

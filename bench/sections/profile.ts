@@ -50,8 +50,8 @@ class Profiler {
   private async scrapeSteps(): Promise<Samples> {
     const { target } = this.ctx;
     const [worker, api] = await Promise.all([
-      scrape(target.workerMetricsUrl!),
-      scrape(`${target.baseUrl}/metrics`),
+      scrape(target.workerMetricsUrl!, target.metricsToken!),
+      scrape(`${target.baseUrl}/metrics`, target.metricsToken!),
     ]);
     // Both processes export Easel's series (the API's job and provider histograms stay at zero):
     // add them up, or the API's zeros would hide the worker's figures.

@@ -82,6 +82,12 @@ export interface WebhookDeliveryInput {
 /** One delivery attempt's input. */
 export type DeliveryInput = Pick<WebhookDeliveryInput, 'jobId' | 'accountId'>;
 
+/** One run of the image retention schedule. */
+export interface ImageRetentionInput {
+  /** Images of jobs that ended longer ago than this are deleted. */
+  retentionMs: number;
+}
+
 export interface BillingPeriodInput {
   accountId: string;
 }

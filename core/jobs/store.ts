@@ -93,6 +93,8 @@ export interface JobRecord {
   /** The asynchronous upstream job in flight: a retried activity resumes polling it. */
   upstream?: UpstreamJobRef | null;
   webhook_state?: WebhookState | null;
+  /** When the retention schedule deleted the job's images (they are gone from `images`). */
+  images_deleted_at?: Date | null;
   webhook_attempts?: WebhookAttempt[];
   created_at: Date;
   started_at?: Date | null;
@@ -121,6 +123,7 @@ const jobSchema = new Schema<JobRecord>(
     progress: { type: Number, default: null },
     upstream: { type: Schema.Types.Mixed, default: null },
     webhook_state: { type: String, default: null },
+    images_deleted_at: { type: Date, default: null },
     webhook_attempts: { type: Schema.Types.Mixed, default: [] },
     created_at: Date,
     started_at: Date,
@@ -230,6 +233,14 @@ export class JobStore {
   async createdBetween(accountId: string, from: Date, to: Date): Promise<JobRecord[]> {
     return this.model
       .find({ account_id: accountId, created_at: { $gte: from, $lt: to } })
+      .lean<JobRecord[]>();
+  }
+
+  /** Succeeded jobs that ended before `before` and still have their images (the retention schedule). */
+  async withImagesEndedBefore(before: Date, limit: number): Promise<JobRecord[]> {
+    return this.model
+      .find({ status: 'succeeded', completed_at: { $lt: before }, images_deleted_at: null })
+      .limit(limit)
       .lean<JobRecord[]>();
   }
 

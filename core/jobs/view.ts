@@ -51,9 +51,16 @@ export interface JobView {
   created_at: string;
   started_at: string | null;
   completed_at: string | null;
+  /** Set once the retention period deleted the images (`images` is empty then). */
+  images_deleted_at: string | null;
 }
 
-export function presentJob(job: JobRecord, baseUrl: string): JobView {
+/** Where a stored image of an account can be fetched (signed and expiring: platform/image-urls.ts). */
+export interface ImageLinks {
+  url(key: string, accountId: string): string;
+}
+
+export function presentJob(job: JobRecord, images: ImageLinks): JobView {
   const r = job.request;
   return {
     id: job._id,
@@ -73,7 +80,7 @@ export function presentJob(job: JobRecord, baseUrl: string): JobView {
     credits_charged: job.credits_charged,
     progress: job.progress ?? null,
     images: job.images.map((img) => ({
-      url: `${baseUrl}/images/${img.key}`,
+      url: images.url(img.key, job.account_id),
       width: img.width,
       height: img.height,
       content_type: img.content_type,
@@ -105,5 +112,6 @@ export function presentJob(job: JobRecord, baseUrl: string): JobView {
     created_at: job.created_at.toISOString(),
     started_at: job.started_at ? job.started_at.toISOString() : null,
     completed_at: job.completed_at ? job.completed_at.toISOString() : null,
+    images_deleted_at: job.images_deleted_at ? new Date(job.images_deleted_at).toISOString() : null,
   };
 }

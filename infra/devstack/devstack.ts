@@ -195,17 +195,26 @@ function managedProcess(
     await exited;
     clearTimeout(forced);
   };
+  // One lifecycle step at a time: two restarts at once would otherwise both kill the old process
+  // and both start one, the second replacing the first in `child` and orphaning it.
+  let queue: Promise<unknown> = Promise.resolve();
+  const serial = <T>(step: () => Promise<T>): Promise<T> => {
+    const next = queue.then(step, step);
+    queue = next.catch(() => undefined);
+    return next;
+  };
   return {
     name,
     get pid() {
       return child?.pid;
     },
-    start,
-    kill,
-    restart: async () => {
-      await kill();
-      await start();
-    },
+    start: () => serial(start),
+    kill: (signal) => serial(() => kill(signal)),
+    restart: () =>
+      serial(async () => {
+        await kill();
+        await start();
+      }),
   };
 }
 

@@ -164,6 +164,7 @@ describe('the books under random interleavings and injected faults', () => {
         // Longer than the API takes to restart, so that a replay can meet a dead submission's hold.
         EASEL_ORPHANED_RESERVATION_AFTER_MS: '10000',
         EASEL_UNSTARTED_JOB_AFTER_MS: '2000',
+        WORKER_METRICS_PORT: String(await freePort()),
       },
     });
     apiEnv = {

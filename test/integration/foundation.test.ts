@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startDevStack, type DevStack } from '../../infra/devstack/devstack';
-import { startTestEasel, type TestEasel } from '../support/easel';
+import { ADMIN_TOKEN, METRICS_TOKEN, startTestEasel, type TestEasel } from '../support/easel';
 
 describe('health and readiness', () => {
   let easel: TestEasel;
@@ -16,6 +16,16 @@ describe('health and readiness', () => {
     const ready = await easel.call<{ down: string[] }>('GET', '/readyz');
     expect(ready.status).toBe(200);
     expect(ready.body.down).toEqual([]);
+  });
+
+  it('serves /metrics only with the metrics token', async () => {
+    const open = await easel.call<{ error: { code: string } }>('GET', '/metrics');
+    expect(open.status).toBe(401);
+    expect(open.body.error.code).toBe('unauthorized');
+    expect((await easel.call('GET', '/metrics', { token: ADMIN_TOKEN })).status).toBe(401);
+    const scraped = await easel.call<string>('GET', '/metrics', { token: METRICS_TOKEN });
+    expect(scraped.status).toBe(200);
+    expect(scraped.body).toContain('easel_revenue_usd_total');
   });
 
   it('answers unknown routes and bad JSON with a JSON error, never a stack trace', async () => {
@@ -57,6 +67,14 @@ describe('readiness when Temporal goes away', () => {
     const down = await easel.call<{ down: string[] }>('GET', '/readyz');
     expect(down.status).toBe(503);
     expect(down.body.down).toEqual(['temporal']);
+    // Why it is down names internal addresses: only the admin token sees it.
+    expect(down.body).toMatchObject({ checks: { temporal: { ok: false }, mongodb: { ok: true } } });
+    expect(JSON.stringify(down.body)).not.toContain(new URL(`http://${stack.temporalAddress!}`).port);
+    expect(JSON.stringify(down.body)).not.toMatch(/error/i);
+    const detailed = await easel.call<{ checks: { temporal: { error?: string } } }>('GET', '/readyz', {
+      token: ADMIN_TOKEN,
+    });
+    expect(detailed.body.checks.temporal.error).toEqual(expect.any(String));
 
     // A submission meanwhile cannot start its workflow: 503, credits back at once, the job failed.
     const submitted = await easel.call<{ error: { code: string; message: string } }>('POST', '/v1/imagine', {
@@ -65,6 +83,7 @@ describe('readiness when Temporal goes away', () => {
     });
     expect(submitted.status).toBe(503);
     expect(submitted.body.error.code).toBe('temporarily_unavailable');
+    expect(submitted.body.error).not.toHaveProperty('details');
     const account = await easel.call<{ balance: { available: number; held: number } }>('GET', '/v1/account', {
       token: key,
     });

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { BflFake } from '../fakes/bfl-fake';
-import { startTestEasel, type TestEasel } from '../support/easel';
+import { METRICS_TOKEN, startTestEasel, type TestEasel } from '../support/easel';
 import { waitFor, writeConfig } from '../support/config';
 import { samplesOf, startPrometheus, type RunningPrometheus } from '../support/prometheus';
 import { WebhookReceiver } from '../support/webhook-receiver';
@@ -92,6 +92,8 @@ function bflDeployment(id: string, fake: BflFake, extra: Record<string, unknown>
     id,
     type: 'bfl',
     base_url: fake.url,
+    // The fake listens on loopback: the deployment opts in to private addresses.
+    allow_private_network: true,
     api_key_env: 'TEST_BFL_KEY',
     timeout_ms: 5_000,
     options: { poll_interval_ms: 100 },
@@ -108,7 +110,8 @@ describe('observability against a real Prometheus scraping a running Easel', () 
   /** Strings that must never appear in a metric label. */
   const secrets: string[] = [...Object.values(PROMPTS)];
 
-  const metricsText = async (): Promise<string> => (await easel.call<string>('GET', '/metrics')).body;
+  const metricsText = async (): Promise<string> =>
+    (await easel.call<string>('GET', '/metrics', { token: METRICS_TOKEN })).body;
   const sampleSum = (text: string, pattern: RegExp): number =>
     text
       .split('\n')
@@ -143,7 +146,7 @@ describe('observability against a real Prometheus scraping a running Easel', () 
       },
     });
     prometheus = await startPrometheus({
-      jobs: [{ name: 'easel-api', targets: [new URL(easel.baseUrl).host] }],
+      jobs: [{ name: 'easel-api', targets: [new URL(easel.baseUrl).host], bearerToken: METRICS_TOKEN }],
       ruleFiles: [ALERTS_FILE],
       interval: '1s',
     });

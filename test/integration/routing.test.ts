@@ -1,5 +1,5 @@
 import { BflFake } from '../fakes/bfl-fake';
-import { startTestEasel, type TestEasel } from '../support/easel';
+import { METRICS_TOKEN, startTestEasel, type TestEasel } from '../support/easel';
 import { waitFor, writeConfig } from '../support/config';
 import type { JobView } from '../../core/jobs/view';
 
@@ -15,6 +15,8 @@ function bflDeployment(
     id,
     type: 'bfl',
     base_url: fake.url,
+    // The fake listens on loopback: the deployment opts in to private addresses.
+    allow_private_network: true,
     api_key_env: 'TEST_BFL_KEY',
     models: { 'flux-2-dev': { upstream_model: 'flux-dev', cost_usd_micros: 25_000 } },
     timeout_ms: 5_000,
@@ -24,7 +26,7 @@ function bflDeployment(
 }
 
 async function metricValue(easel: TestEasel, pattern: RegExp): Promise<number> {
-  const text = (await easel.call<string>('GET', '/metrics')).body;
+  const text = (await easel.call<string>('GET', '/metrics', { token: METRICS_TOKEN })).body;
   return text
     .split('\n')
     .filter((l) => pattern.test(l))

@@ -27,6 +27,8 @@ describe('a worker killed while jobs are in flight on an asynchronous upstream',
             id: 'bfl-main',
             type: 'bfl',
             base_url: fake.url,
+            // The fake listens on loopback: the deployment opts in to private addresses.
+            allow_private_network: true,
             api_key_env: 'TEST_BFL_API_KEY',
             models: { 'flux-2-dev': { upstream_model: 'flux-dev', cost_usd_micros: 25_000 } },
             timeout_ms: 120_000,

@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import { TEST_PAYLOAD_KEYS } from './payload-keys';
+import { IMAGE_URL_SECRET, METRICS_TOKEN } from './secrets';
 
 const REPO = path.resolve(__dirname, '..', '..');
 
@@ -22,7 +24,15 @@ async function startEaselProcess(
   // SIGKILL of the CLI would leave running.
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO, 'bin', `${role}.ts`)], {
     cwd: REPO,
-    env: { ...process.env, NODE_ENV: 'test', LOG_LEVEL: 'info', ...env },
+    env: {
+      ...process.env,
+      NODE_ENV: 'test',
+      LOG_LEVEL: 'info',
+      EASEL_PAYLOAD_KEYS: TEST_PAYLOAD_KEYS,
+      EASEL_METRICS_TOKEN: METRICS_TOKEN,
+      EASEL_IMAGE_URL_SECRET: IMAGE_URL_SECRET,
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -2,6 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { parseEnvironment } from '../../platform/config';
 import { createLogger } from '../../platform/logger';
 import { startEasel, type Easel, type Role } from '../../bin/runtime';
+import { TEST_PAYLOAD_KEYS } from './payload-keys';
+import { IMAGE_URL_SECRET, METRICS_TOKEN } from './secrets';
+
+export { METRICS_TOKEN } from './secrets';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
 
@@ -55,6 +59,9 @@ export async function startTestEasel(
     NODE_ENV: 'test',
     PORT: '0',
     EASEL_ADMIN_TOKEN: ADMIN_TOKEN,
+    EASEL_METRICS_TOKEN: METRICS_TOKEN,
+    EASEL_IMAGE_URL_SECRET: IMAGE_URL_SECRET,
+    EASEL_PAYLOAD_KEYS: TEST_PAYLOAD_KEYS,
     TEMPORAL_TASK_QUEUE: taskQueue,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     EASEL_WEBHOOK_ALLOW_PRIVATE: 'true',

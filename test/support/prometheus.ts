@@ -10,6 +10,8 @@ export interface ScrapeJob {
   /** `host:port` targets. */
   targets: string[];
   metricsPath?: string;
+  /** Scraped with `Authorization: Bearer <token>` (Easel's EASEL_METRICS_TOKEN). */
+  bearerToken?: string;
 }
 
 export interface PrometheusOptions {
@@ -82,6 +84,7 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Runni
     scrape_configs: options.jobs.map((job) => ({
       job_name: job.name,
       metrics_path: job.metricsPath ?? '/metrics',
+      ...(job.bearerToken && { authorization: { type: 'Bearer', credentials: job.bearerToken } }),
       static_configs: [{ targets: job.targets }],
     })),
   };

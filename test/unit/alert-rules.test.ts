@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { z } from 'zod';
@@ -71,8 +72,24 @@ describe('Prometheus alert rules', () => {
     promtool(['check', 'rules', 'infra/prometheus/alerts.yml']);
   });
 
-  it('are loaded by a valid Prometheus config', () => {
-    promtool(['check', 'config', 'infra/prometheus/prometheus.yml']);
+  it('are loaded by a valid Prometheus config that scrapes with the metrics token', () => {
+    // promtool checks that the token file exists: check a copy with one beside it.
+    const dir = mkdtempSync(path.join(tmpdir(), 'easel-prometheus-config-'));
+    try {
+      for (const file of ['prometheus.yml', 'alerts.yml']) {
+        copyFileSync(path.join(ROOT, 'infra/prometheus', file), path.join(dir, file));
+      }
+      writeFileSync(path.join(dir, 'easel-metrics-token'), 'a-metrics-token-for-the-check\n');
+      promtool(['check', 'config', path.join(dir, 'prometheus.yml')]);
+      const config = z
+        .object({
+          scrape_configs: z.array(z.object({ authorization: z.object({ type: z.literal('Bearer') }) })),
+        })
+        .parse(parse(readFileSync(path.join(dir, 'prometheus.yml'), 'utf8')));
+      expect(config.scrape_configs).toHaveLength(2);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('pass their promtool unit tests', () => {

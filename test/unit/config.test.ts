@@ -24,13 +24,30 @@ describe('environment', () => {
     expect(() => parseEnvironment({ NODE_ENV: 'production', EASEL_ADMIN_TOKEN: 'short' })).toThrow(
       /EASEL_ADMIN_TOKEN: must be at least 16 characters \(got "\*\*\*"\)/,
     );
-    const env = parseEnvironment({
+    const production = {
       NODE_ENV: 'production',
       EASEL_ADMIN_TOKEN: 'a-long-enough-admin-token',
+      EASEL_METRICS_TOKEN: 'a-long-enough-metrics-token',
+      EASEL_IMAGE_URL_SECRET: 'a-long-enough-image-url-secret-0123456789',
       MONGODB_URI: 'mongodb://db:27017/easel',
       TEMPORAL_ADDRESS: 'temporal:7233',
-    });
+      EASEL_PAYLOAD_KEYS: `k1:${Buffer.alloc(32, 7).toString('base64')}`,
+    };
+    const env = parseEnvironment(production);
     expect(env.NODE_ENV).toBe('production');
+    expect(() => parseEnvironment({ ...production, EASEL_METRICS_TOKEN: undefined })).toThrow(
+      /EASEL_METRICS_TOKEN: is required when NODE_ENV=production/,
+    );
+  });
+
+  it('refuses production without payload keys, and a bad key without showing it', () => {
+    expect(() => parseEnvironment({ NODE_ENV: 'production' })).toThrow(
+      /EASEL_PAYLOAD_KEYS: is required when NODE_ENV=production/,
+    );
+    expect(() => parseEnvironment({ EASEL_PAYLOAD_KEYS: 'k1:c2hvcnQ=' })).toThrow(
+      /EASEL_PAYLOAD_KEYS: key k1: must be 32 random bytes in base64 .*\(got "\*\*\*"\)/,
+    );
+    expect(parseEnvironment({}).EASEL_PAYLOAD_KEYS).toBeUndefined();
   });
 });
 

@@ -71,18 +71,12 @@ class ScriptedProvider implements ImageProvider {
   }
 }
 
-class MemoryImageStore implements ImageStore {
+class MemoryImageStore implements Pick<ImageStore, 'put'> {
   readonly images = new Map<string, Uint8Array>();
   async put(bytes: Uint8Array): Promise<string> {
     const key = `img${this.images.size}`;
     this.images.set(key, bytes);
     return key;
-  }
-  async open() {
-    return null;
-  }
-  async read() {
-    return null;
   }
 }
 

@@ -207,7 +207,7 @@ describe('the router and the caller when a job is cancelled', () => {
       catalog,
       providers,
       adapters: new Map([['a', adapter]]),
-      images: { put: async () => 'k', open: async () => null, read: async () => null },
+      images: { put: async () => 'k' },
       caller,
       pollIntervalMs: 5,
     });

@@ -3,6 +3,8 @@ import path from 'node:path';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
+import { encryptingDataConverter } from '../../platform/temporal';
+import { testPayloadCodec } from '../support/payload-keys';
 
 /**
  * Runs recorded histories against the current workflow code: a change that would make a running
@@ -10,7 +12,9 @@ import { DeterminismViolationError } from '@temporalio/workflow';
  * production. Histories are recorded by `npx tsx test/record-histories.ts <label>`. Before a
  * release, a workflow change re-records them; once workflows run in production, every recorded
  * set must keep replaying, and a change records a new set beside the old ones (with `patched()`
- * in the workflow for the jobs still running the old code).
+ * in the workflow for the jobs still running the old code). Histories recorded since payloads are
+ * encrypted carry them under the tests' key, which the replay decodes with; older ones are plain
+ * and pass through the codec unchanged.
  */
 const dir = path.join(__dirname, '..', 'histories');
 const HISTORIES = fs
@@ -39,7 +43,11 @@ describe('workflow replay', () => {
       const history = historyFromJSON(JSON.parse(fs.readFileSync(path.join(dir, `${name}.json`), 'utf8')));
       await expect(
         Worker.runReplayHistory(
-          { workflowsPath: require.resolve('../../workflows'), replayName: name },
+          {
+            workflowsPath: require.resolve('../../workflows'),
+            replayName: name,
+            dataConverter: encryptingDataConverter(testPayloadCodec()),
+          },
           history,
         ),
       ).resolves.toBeUndefined();
