@@ -1,6 +1,6 @@
 import type { NextFunction, Request, Response } from 'express';
 import { randomUUID } from 'node:crypto';
-import { tokensEqual } from '../platform/ids';
+import { bearerTokenOf, tokensEqual } from '../platform/ids';
 import { ApiError, unauthorized } from './errors';
 import type { Logger } from '../platform/logger';
 import { assertActive, type Account, type AccountService } from '../core/accounts/accounts';
@@ -40,9 +40,7 @@ export function requestContext(logger: Logger, observe?: RequestObserver) {
 }
 
 export function bearerToken(req: Request): string | undefined {
-  const header = req.header('authorization');
-  const match = header?.match(/^Bearer\s+(\S+)$/i);
-  return match?.[1];
+  return bearerTokenOf(req.header('authorization'));
 }
 
 /**

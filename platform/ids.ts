@@ -23,3 +23,8 @@ export function sha256Hex(value: string): string {
 export function tokensEqual(a: string, b: string): boolean {
   return timingSafeEqual(Buffer.from(sha256Hex(a), 'hex'), Buffer.from(sha256Hex(b), 'hex'));
 }
+
+/** The token of an `Authorization: Bearer <token>` header, if it is one. */
+export function bearerTokenOf(header: string | undefined): string | undefined {
+  return header?.match(/^Bearer\s+(\S+)$/i)?.[1];
+}

@@ -1,5 +1,5 @@
 import http from 'node:http';
-import { tokensEqual } from './ids';
+import { bearerTokenOf, tokensEqual } from './ids';
 import type { Metrics } from './metrics';
 
 /** Easel's registry followed by the Temporal SDK's own metrics (served by its core on loopback). */
@@ -28,7 +28,7 @@ export async function serveMetrics(
       res.writeHead(404).end();
       return;
     }
-    const given = req.headers.authorization?.match(/^Bearer\s+(\S+)$/i)?.[1];
+    const given = bearerTokenOf(req.headers.authorization);
     if (!listen.token || !given || !tokensEqual(given, listen.token)) {
       const message = listen.token
         ? 'Missing or invalid token: send Authorization: Bearer $EASEL_METRICS_TOKEN.'

@@ -21,7 +21,7 @@ import { startEasel } from '../bin/runtime';
 import { parseEnvironment } from '../platform/config';
 import { createLogger } from '../platform/logger';
 import { sandboxProviders, waitFor, writeConfig } from './support/config';
-import { TEST_PAYLOAD_KEYS } from './support/payload-keys';
+import { TEST_PAYLOAD_KEYS } from './support/secrets';
 import { WebhookReceiver } from './support/webhook-receiver';
 
 const HISTORIES_DIR = path.join(__dirname, 'histories');

@@ -45,36 +45,44 @@ describe('downloads under the outbound policy', () => {
 
   it('fails the job when the result image is larger than the cap, releasing its credits', async () => {
     const { key } = await easel.newAccount('pro');
-    const account = async () =>
-      (
-        await easel.call<{ balance: { available: number; held: number } }>('GET', '/v1/account', {
-          token: key,
-        })
-      ).body.balance;
-    const before = await account();
-    const submitted = await easel.call<JobView>('POST', '/v1/imagine', {
-      token: key,
-      body: { model: 'flux-2-dev', prompt: 'a result too large to copy' },
-    });
-    expect(submitted.status).toBe(202);
-    const job = await waitFor(
-      () =>
-        easel
-          .call<JobView>('GET', `/v1/jobs/${submitted.body.id}?wait=10`, { token: key })
-          .then((r) => r.body),
-      (j) => j.status === 'succeeded' || j.status === 'failed' || j.status === 'canceled',
-      60_000,
-      0,
-    );
+    const { job, before, after } = await runToTheEnd(easel, key, 'a result too large to copy');
     expect(job.status).toBe('failed');
     expect(job.credits_charged).toBe(0);
     expect(job.attempts[0]).toMatchObject({ provider: 'bfl-lan', outcome: 'error' });
     expect(job.attempts[0]?.error).toMatch(/image download refused: the download is larger than 1024 bytes/);
     expect(fake.requestCount('GET', '/delivery/')).toBeGreaterThan(0);
-    const after = await account();
     expect(after).toEqual({ ...before, held: 0 });
   });
 });
+
+interface Balance {
+  available: number;
+  held: number;
+}
+
+/** Submits one job and waits for its end; the account's balance before and after. */
+async function runToTheEnd(
+  easel: TestEasel,
+  key: string,
+  prompt: string,
+): Promise<{ job: JobView; before: Balance; after: Balance }> {
+  const balance = async (): Promise<Balance> =>
+    (await easel.call<{ balance: Balance }>('GET', '/v1/account', { token: key })).body.balance;
+  const before = await balance();
+  const submitted = await easel.call<JobView>('POST', '/v1/imagine', {
+    token: key,
+    body: { model: 'flux-2-dev', prompt },
+  });
+  expect(submitted.status).toBe(202);
+  const job = await waitFor(
+    () =>
+      easel.call<JobView>('GET', `/v1/jobs/${submitted.body.id}?wait=10`, { token: key }).then((r) => r.body),
+    (j) => j.status === 'succeeded' || j.status === 'failed' || j.status === 'canceled',
+    60_000,
+    0,
+  );
+  return { job, before, after: await balance() };
+}
 
 /** A server on a loopback address that records its connections and requests' headers. */
 async function listen(
@@ -177,34 +185,13 @@ describe('an upstream that redirects (standing in for the internet: 127.0.0.2 an
     await Promise.all([upstream, internalServer, otherOrigin].map(async (s) => (await s).close()));
   });
 
-  const runToTheEnd = async (prompt: string): Promise<{ job: JobView; released: boolean }> => {
-    const balance = async () =>
-      (
-        await easel.call<{ balance: { available: number; held: number } }>('GET', '/v1/account', {
-          token: key,
-        })
-      ).body.balance;
-    const before = await balance();
-    const submitted = await easel.call<JobView>('POST', '/v1/imagine', {
-      token: key,
-      body: { model: 'flux-2-dev', prompt },
-    });
-    expect(submitted.status).toBe(202);
-    const job = await waitFor(
-      () =>
-        easel
-          .call<JobView>('GET', `/v1/jobs/${submitted.body.id}?wait=10`, { token: key })
-          .then((r) => r.body),
-      (j) => j.status === 'succeeded' || j.status === 'failed' || j.status === 'canceled',
-      60_000,
-      0,
-    );
-    const after = await balance();
+  const runAndCheckRelease = async (prompt: string): Promise<{ job: JobView; released: boolean }> => {
+    const { job, before, after } = await runToTheEnd(easel, key, prompt);
     return { job, released: after.available === before.available && after.held === 0 };
   };
 
   it('fails the job when the result image redirects to a private address, never connecting to it', async () => {
-    const { job, released } = await runToTheEnd('redirect to a private address');
+    const { job, released } = await runAndCheckRelease('redirect to a private address');
     expect(job.status).toBe('failed');
     expect(job.attempts[0]?.error).toMatch(/image download refused: 127\.0\.0\.1 is not a public address/);
     expect(released).toBe(true);
@@ -212,7 +199,7 @@ describe('an upstream that redirects (standing in for the internet: 127.0.0.2 an
   });
 
   it('never carries the provider key to the origin a poll is redirected to; the job fails cleanly', async () => {
-    const { job, released } = await runToTheEnd('redirect to another origin');
+    const { job, released } = await runAndCheckRelease('redirect to another origin');
     expect(job.status).toBe('failed');
     expect(job.attempts[0]?.error).toMatch(/HTTP 403/);
     expect(released).toBe(true);

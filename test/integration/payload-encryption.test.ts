@@ -11,7 +11,7 @@ import { ENCRYPTED_ENCODING } from '../../platform/payload-codec';
 import { sandboxProviders, waitFor, writeConfig } from '../support/config';
 import { ADMIN_TOKEN, requireDevStack, startTestEasel, type TestEasel } from '../support/easel';
 import { encryptingDataConverter } from '../../platform/temporal';
-import { testPayloadCodec } from '../support/payload-keys';
+import { testPayloadCodec } from '../support/secrets';
 import { WebhookReceiver } from '../support/webhook-receiver';
 
 type History = temporal.api.history.v1.IHistory;

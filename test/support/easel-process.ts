@@ -1,7 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { TEST_PAYLOAD_KEYS } from './payload-keys';
-import { IMAGE_URL_SECRET, METRICS_TOKEN } from './secrets';
+import { IMAGE_URL_SECRET, METRICS_TOKEN, TEST_PAYLOAD_KEYS } from './secrets';
 
 const REPO = path.resolve(__dirname, '..', '..');
 

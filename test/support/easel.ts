@@ -2,8 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { parseEnvironment } from '../../platform/config';
 import { createLogger } from '../../platform/logger';
 import { startEasel, type Easel, type Role } from '../../bin/runtime';
-import { TEST_PAYLOAD_KEYS } from './payload-keys';
-import { IMAGE_URL_SECRET, METRICS_TOKEN } from './secrets';
+import { IMAGE_URL_SECRET, METRICS_TOKEN, TEST_PAYLOAD_KEYS } from './secrets';
 
 export { METRICS_TOKEN } from './secrets';
 

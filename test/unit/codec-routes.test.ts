@@ -4,7 +4,7 @@ import express from 'express';
 import { errorHandler } from '../../api/errors';
 import { codecRoutes } from '../../api/routes/codec';
 import { EncryptionCodec, parsePayloadKeys } from '../../platform/payload-codec';
-import { TEST_PAYLOAD_KEYS } from '../support/payload-keys';
+import { TEST_PAYLOAD_KEYS } from '../support/secrets';
 
 const TOKEN = 'codec-test-admin-token';
 const UI = 'http://localhost:8233';

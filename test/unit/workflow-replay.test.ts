@@ -4,7 +4,7 @@ import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { encryptingDataConverter } from '../../platform/temporal';
-import { testPayloadCodec } from '../support/payload-keys';
+import { testPayloadCodec } from '../support/secrets';
 
 /**
  * Runs recorded histories against the current workflow code: a change that would make a running
