@@ -4,6 +4,7 @@ import type { PayloadCodec } from '@temporalio/common';
 import type { AccountService } from '../core/accounts/accounts';
 import type { Catalog } from '../core/catalog';
 import type { JobStore } from '../core/jobs/store';
+import type { UsageReports } from '../core/jobs/usage';
 import type { AuditService } from '../core/ledger/audit';
 import type { Ledger } from '../core/ledger/ledger';
 import { checkWebhookTarget } from '../core/webhooks/targets';
@@ -15,7 +16,7 @@ import type { ProviderConfig } from '../routing/deployments';
 import { errorHandler, notFoundHandler } from './errors';
 import { isAdmin, requestContext, requireAdmin, requireApiKey, requireToken } from './middleware';
 import type { ProviderStatus } from './providers-view';
-import { RequestRateLimiter } from './rate-limit';
+import { limitReads, RequestRateLimiter } from './rate-limit';
 import { accountRoutes, catalogRoutes } from './routes/account';
 import { adminRoutes } from './routes/admin';
 import { codecRoutes } from './routes/codec';
@@ -39,6 +40,7 @@ export interface ApiDeps {
   accounts: AccountService;
   ledger: Ledger;
   jobs: JobStore;
+  usage: UsageReports;
   images: ImageStore;
   audit: AuditService;
   temporal: Client;
@@ -102,6 +104,8 @@ export function createApp(deps: ApiDeps): Express {
   );
   app.use(imageRoutes({ images: deps.images, signer: deps.imageUrls, accounts: deps.accounts }));
 
+  // One limiter for the process: submissions and reads keep separate buckets in it.
+  const rateLimiter = new RequestRateLimiter();
   const submitter = new JobSubmitter({
     catalog: deps.catalog,
     providers: deps.providers,
@@ -110,7 +114,7 @@ export function createApp(deps: ApiDeps): Express {
     jobs: deps.jobs,
     temporal: deps.temporal,
     taskQueue: deps.taskQueue,
-    rateLimiter: new RequestRateLimiter(),
+    rateLimiter,
     imageLinks: deps.imageUrls,
     checkWebhookUrl: (url) => checkWebhookTarget(url, deps.allowPrivateWebhooks),
     failpoints: deps.failpoints,
@@ -150,12 +154,17 @@ export function createApp(deps: ApiDeps): Express {
   app.use('/v1', catalogRoutes(deps.catalog));
   // Everything under /v1 past the catalog needs an API key.
   app.use('/v1', apiKey);
+  app.use(
+    '/v1',
+    limitReads(deps.accounts, rateLimiter, (plan, limit) => metrics.rateLimited.inc({ plan, limit })),
+  );
   app.use('/v1', accountRoutes(deps.accounts));
   app.use('/v1', imagineRoutes(submitter));
   app.use(
     '/v1',
     jobRoutes({
       jobs: deps.jobs,
+      ledger: deps.ledger,
       temporal: deps.temporal,
       taskQueue: deps.taskQueue,
       imageLinks: deps.imageUrls,
@@ -172,7 +181,7 @@ export function createApp(deps: ApiDeps): Express {
       imageLinks: deps.imageUrls,
     }),
   );
-  app.use('/v1', usageRoutes(deps.jobs, deps.catalog));
+  app.use('/v1', usageRoutes(deps.usage));
 
   app.use(notFoundHandler);
   app.use(errorHandler);

@@ -4,6 +4,7 @@ import { temporalPeriodScheduler } from '../core/accounts/billing-periods';
 import type { Catalog } from '../core/catalog';
 import { booksCheck } from '../core/jobs/books-audit';
 import { JobStore } from '../core/jobs/store';
+import { UsageReports } from '../core/jobs/usage';
 import { AuditService } from '../core/ledger/audit';
 import { Ledger } from '../core/ledger/ledger';
 import { resolveDataDir, type Environment } from '../platform/config';
@@ -19,6 +20,7 @@ export interface Domain {
   ledger: Ledger;
   accounts: AccountService;
   jobs: JobStore;
+  usage: UsageReports;
   images: ImageStore;
   audit: AuditService;
 }
@@ -46,14 +48,16 @@ export async function createDomain(env: Environment, catalog: Catalog, services:
     db,
   );
   const jobs = new JobStore(db);
+  const usage = new UsageReports(jobs, catalog, db);
   await ledger.init();
   await accounts.init();
   await jobs.init();
+  await usage.init();
   const images = new LocalDiskImageStore(path.join(resolveDataDir(env), 'images'));
   const audit = new AuditService(
     (accountId) => ledger.history(accountId),
     () => accounts.listIds(),
     [booksCheck(jobs)],
   );
-  return { ledger, accounts, jobs, images, audit };
+  return { ledger, accounts, jobs, usage, images, audit };
 }

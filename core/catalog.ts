@@ -14,6 +14,11 @@ const positiveInt = z.number().int().positive();
 export const rateLimitsSchema = z.object({
   requests_per_second: positiveInt,
   concurrent_jobs: positiveInt,
+  /**
+   * Reads (job, list, usage, account) per second: ten times the submissions by default, so that a
+   * client polling its jobs is never refused while one tenant's read loop cannot crowd out the others.
+   */
+  reads_per_second: positiveInt.optional(),
 });
 export type RateLimits = z.infer<typeof rateLimitsSchema>;
 
@@ -113,32 +118,32 @@ export const DEFAULT_CATALOG: Catalog = {
     trial: {
       price_usd_micros: 0,
       monthly_credits: 0,
-      rate_limits: { requests_per_second: 1, concurrent_jobs: 2 },
+      rate_limits: { requests_per_second: 1, reads_per_second: 10, concurrent_jobs: 2 },
     },
     hobby: {
       price_usd_micros: usd(19),
       monthly_credits: 1_100,
-      rate_limits: { requests_per_second: 2, concurrent_jobs: 5 },
+      rate_limits: { requests_per_second: 2, reads_per_second: 20, concurrent_jobs: 5 },
     },
     pro: {
       price_usd_micros: usd(99),
       monthly_credits: 6_000,
-      rate_limits: { requests_per_second: 5, concurrent_jobs: 20 },
+      rate_limits: { requests_per_second: 5, reads_per_second: 50, concurrent_jobs: 20 },
     },
     growth: {
       price_usd_micros: usd(299),
       monthly_credits: 20_000,
-      rate_limits: { requests_per_second: 10, concurrent_jobs: 50 },
+      rate_limits: { requests_per_second: 10, reads_per_second: 100, concurrent_jobs: 50 },
     },
     'scale-1': {
       price_usd_micros: usd(599),
       monthly_credits: 44_000,
-      rate_limits: { requests_per_second: 20, concurrent_jobs: 100 },
+      rate_limits: { requests_per_second: 20, reads_per_second: 200, concurrent_jobs: 100 },
     },
     'scale-2': {
       price_usd_micros: usd(999),
       monthly_credits: 77_000,
-      rate_limits: { requests_per_second: 40, concurrent_jobs: 200 },
+      rate_limits: { requests_per_second: 40, reads_per_second: 400, concurrent_jobs: 200 },
     },
   },
   default_plan: 'trial',

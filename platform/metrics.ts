@@ -100,7 +100,7 @@ export function createMetrics(registry = new Registry()) {
     }),
     rateLimited: new Counter({
       name: 'easel_rate_limited_total',
-      help: 'Submissions refused by a plan limit.',
+      help: 'Requests (submissions and reads) refused by a plan limit.',
       labelNames: ['plan', 'limit'],
       registers: [registry],
     }),
@@ -136,7 +136,8 @@ export function initialiseSeries(
   const plans = Object.keys(catalog.plans);
   for (const plan of plans) {
     m.insufficientCredits.inc({ plan }, 0);
-    for (const limit of ['requests_per_second', 'concurrent_jobs']) m.rateLimited.inc({ plan, limit }, 0);
+    for (const limit of ['requests_per_second', 'reads_per_second', 'reads_in_flight', 'concurrent_jobs'])
+      m.rateLimited.inc({ plan, limit }, 0);
     for (const model of models) {
       for (const counter of [
         m.jobsSubmitted,

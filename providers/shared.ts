@@ -58,3 +58,43 @@ export function decodeJobId<S extends z.ZodType>(
   if (!parsed.success) throw malformed();
   return parsed.data;
 }
+
+/** The largest reference image an adapter fetches when no outbound policy gives it a cap. */
+const FALLBACK_MAX_IMAGE_BYTES = 50 * 1024 * 1024;
+
+/**
+ * Fetches a reference image as bytes with the adapter's fetch: the fallback for
+ * `ProviderSettings.fetchImage` (production passes the outbound policy's download, with its
+ * address checks and size cap). A failure is the caller's problem (`rejected`): the URL is theirs.
+ */
+export function fetchImageBytes(
+  fetchImpl: typeof fetch,
+  type: string,
+): (url: string, signal: AbortSignal) => Promise<{ bytes: Uint8Array; contentType: string }> {
+  return async (url, signal) => {
+    let response: Response;
+    try {
+      response = await fetchImpl(url, { signal });
+    } catch {
+      if (signal.aborted) throw abortedCall(signal, `${type}: fetch reference image`);
+      throw new ProviderError('rejected', `${type}: reference image ${url} could not be fetched`, {
+        upstreamCode: 'reference_image_unreachable',
+      });
+    }
+    const contentType = (response.headers.get('content-type') ?? '').split(';')[0]!.trim();
+    if (!response.ok || !contentType.startsWith('image/')) {
+      throw new ProviderError(
+        'rejected',
+        `${type}: reference image ${url} answered HTTP ${response.status}${contentType ? ` (${contentType})` : ''}, not an image`,
+        { upstreamCode: 'reference_image_invalid' },
+      );
+    }
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    if (bytes.byteLength > FALLBACK_MAX_IMAGE_BYTES) {
+      throw new ProviderError('rejected', `${type}: reference image ${url} is larger than the cap`, {
+        upstreamCode: 'reference_image_too_large',
+      });
+    }
+    return { bytes, contentType };
+  };
+}

@@ -19,6 +19,9 @@ export const ASPECT_RATIOS: readonly AspectRatio[] = [
   '9:21',
 ];
 
+export type OutputFormat = 'png' | 'jpeg' | 'webp';
+export const OUTPUT_FORMATS: readonly OutputFormat[] = ['png', 'jpeg', 'webp'];
+
 export interface GenerationRequest {
   /** The model id as the upstream names it (from the deployment's model map). */
   upstreamModel: string;
@@ -29,8 +32,36 @@ export interface GenerationRequest {
   n: number;
   aspectRatio: AspectRatio;
   seed?: number;
+  /** Reference images (edits, style or character references), public URLs fetched under the outbound policy. */
   imageUrls?: string[];
+  /** A mask for an edit of the first reference image (transparent where the image may change). */
+  maskUrl?: string;
+  /** The image format asked for; when absent the deployment's own default. */
+  outputFormat?: OutputFormat;
 }
+
+/**
+ * What an adapter can do for one upstream model. Routing keeps only deployments whose
+ * capabilities cover the request as asked, so an adapter never receives a parameter it would
+ * have to drop: a request no deployment can serve is refused before anything is reserved.
+ */
+export interface ModelCapabilities {
+  /** Most images one job may ask for (the adapter may make several upstream requests for them). */
+  maxImages: number;
+  seed: boolean;
+  negativePrompt: boolean;
+  /** Most reference images; 0 when the model takes none. */
+  maxReferenceImages: number;
+  mask: boolean;
+  /** Aspect ratios served, exactly or by the nearest size the upstream has (then an adaptation). */
+  aspectRatios: readonly AspectRatio[];
+  outputFormats: readonly OutputFormat[];
+  /** The upstream can stop a job it accepted (the adapter has `cancel`). */
+  cancel: boolean;
+}
+
+/** Token or unit counts an upstream reported for one call (OpenAI's `usage`), recorded on the attempt. */
+export type UpstreamUsage = Record<string, number>;
 
 /** One image as the upstream produced it: inline bytes, or a (usually expiring) URL to fetch. */
 export type UpstreamImage =
@@ -38,11 +69,11 @@ export type UpstreamImage =
   | { kind: 'url'; url: string; contentType?: string; width?: number; height?: number };
 
 export type SubmitResult =
-  | { status: 'completed'; images: UpstreamImage[] }
+  | { status: 'completed'; images: UpstreamImage[]; usage?: UpstreamUsage }
   | { status: 'pending'; upstreamJobId: string; pollAfterMs?: number };
 
 export type PollResult =
-  | { status: 'completed'; images: UpstreamImage[] }
+  | { status: 'completed'; images: UpstreamImage[]; usage?: UpstreamUsage }
   | { status: 'pending'; progress?: number; pollAfterMs?: number };
 
 /** The small set of outcomes that routing, retries and metrics all speak. */
@@ -79,6 +110,14 @@ export interface ProviderCallContext {
 export interface ImageProvider {
   /** The adapter's type, as deployments in the config file name it (`sandbox`, `bfl`, …). */
   readonly type: string;
+  /** What this adapter can do for an upstream model of its deployment (the id in the model map). */
+  capabilities(upstreamModel: string): ModelCapabilities;
+  /**
+   * How the adapter will serve this request differently from how it was asked, in words for the
+   * job's attempt ("aspect ratio 16:9 served as 1536x1024", "4 images as 4 requests"). Pure: the
+   * same request gives the same notes, so they can be recomputed after a restart.
+   */
+  adaptations?(request: GenerationRequest): string[];
   submit(request: GenerationRequest, context: ProviderCallContext): Promise<SubmitResult>;
   poll(upstreamJobId: string, context: ProviderCallContext): Promise<PollResult>;
   /**
@@ -98,7 +137,14 @@ export interface ProviderSettings {
   apiKey?: string;
   /** Adapter-specific options (e.g. the sandbox's latency and failure rate). */
   options: Record<string, unknown>;
+  /** fetch under the deployment's outbound policy; the global fetch when absent (unit tests). */
   fetch?: typeof fetch;
+  /**
+   * Fetches a reference image or mask the upstream needs as bytes (Gemini's inline_data, OpenAI's
+   * multipart edits), under the outbound policy and the image size cap. `fetchImageBytes` in
+   * providers/shared.ts is the fallback when absent.
+   */
+  fetchImage?: (url: string, signal: AbortSignal) => Promise<{ bytes: Uint8Array; contentType: string }>;
 }
 
 /** Maps an HTTP response status to an outcome, the one place shared by every HTTP adapter. */

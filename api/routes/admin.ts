@@ -14,6 +14,7 @@ const rateLimitOverrides = z
   .object({
     requests_per_second: z.number().int().positive().nullable().optional(),
     concurrent_jobs: z.number().int().positive().nullable().optional(),
+    reads_per_second: z.number().int().positive().nullable().optional(),
   })
   .strict();
 

@@ -9,6 +9,8 @@ import { assertActive, type AccountService } from '../../core/accounts/accounts'
 import { imagineInputOf } from '../../core/jobs/contract';
 import { startJobWorkflow, waitForJob } from '../../core/jobs/job-workflow';
 import { isTerminal, type JobRecord, type JobStore } from '../../core/jobs/store';
+import { listJobs } from '../../core/jobs/listing';
+import type { Ledger } from '../../core/ledger/ledger';
 import { presentJob, type ImageLinks, type JobView } from '../../core/jobs/view';
 import { currentAccount } from '../middleware';
 import { parseInput } from '../validation';
@@ -25,6 +27,7 @@ const listQuery = z.object({
 
 export interface JobRouteDeps {
   jobs: JobStore;
+  ledger: Ledger;
   temporal: Client;
   taskQueue: string;
   imageLinks: ImageLinks;
@@ -44,24 +47,22 @@ function alreadyFinished(job: JobView, cancelRequested: boolean): ApiError {
   return new ApiError(409, 'job_already_finished', message, { status: job.status, job });
 }
 
-function encodeCursor(job: JobRecord): string {
-  return Buffer.from(JSON.stringify([job.created_at.toISOString(), job._id])).toString('base64url');
+/** A page cursor: the ledger sequence number the next page starts below, opaque to clients. */
+function encodeCursor(seq: number): string {
+  return Buffer.from(`before:${seq}`).toString('base64url');
 }
 
-function decodeCursor(cursor: string): { created_at: Date; id: string } {
-  try {
-    const [createdAt, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [string, string];
-    const created_at = new Date(createdAt);
-    if (Number.isNaN(created_at.getTime()) || typeof id !== 'string') throw new Error('bad cursor');
-    return { created_at, id };
-  } catch {
+function decodeCursor(cursor: string): number {
+  const match = /^before:([1-9][0-9]{0,14})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
+  if (!match) {
     throw new InvalidInput('Invalid cursor: pass next_cursor from the previous page unchanged.', {
       cursor: 'invalid',
     });
   }
+  return Number(match[1]);
 }
 
-export function jobRoutes({ jobs, temporal, taskQueue, imageLinks }: JobRouteDeps): Router {
+export function jobRoutes({ jobs, ledger, temporal, taskQueue, imageLinks }: JobRouteDeps): Router {
   const router = Router();
 
   /** Another account's job is indistinguishable from a missing one. */
@@ -89,17 +90,17 @@ export function jobRoutes({ jobs, temporal, taskQueue, imageLinks }: JobRouteDep
   router.get('/jobs', async (req, res) => {
     const account = currentAccount(req);
     const query = parseInput(listQuery, req.query, 'query');
-    const page = await jobs.list(account._id, {
-      limit: query.limit + 1,
+    const page = await listJobs(ledger, jobs, account._id, {
+      limit: query.limit,
       ...(query.status && { status: query.status }),
       ...(query.cursor && { before: decodeCursor(query.cursor) }),
     });
-    const more = page.length > query.limit;
-    const items = page.slice(0, query.limit);
+    // With a status filter a page may hold fewer than `limit` jobs and still have more after it:
+    // follow next_cursor until it is null.
     res.json({
-      data: items.map((j) => presentJob(j, imageLinks)),
-      has_more: more,
-      next_cursor: more && items.length > 0 ? encodeCursor(items[items.length - 1]!) : null,
+      data: page.jobs.map((j) => presentJob(j, imageLinks)),
+      has_more: page.next !== null,
+      next_cursor: page.next === null ? null : encodeCursor(page.next),
     });
   });
 

@@ -49,7 +49,10 @@ const accountSchema = new Schema<Account>(
     plan: { type: String, required: true },
     status: { type: String, required: true, enum: ['active', 'suspended'] },
     rate_limits: {
-      type: new Schema({ requests_per_second: Number, concurrent_jobs: Number }, { _id: false }),
+      type: new Schema(
+        { requests_per_second: Number, concurrent_jobs: Number, reads_per_second: Number },
+        { _id: false },
+      ),
       default: null,
     },
     created_at: Date,
@@ -71,6 +74,7 @@ const apiKeySchema = new Schema<ApiKeyRecord>(
   { versionKey: false, collection: 'api_keys' },
 );
 apiKeySchema.index({ key_id: 1 }, { unique: true });
+apiKeySchema.index({ account_id: 1 }, { name: 'keys_of_account' });
 
 export const API_KEY_PREFIX = 'ek_';
 
@@ -84,6 +88,8 @@ export const API_KEY_PREFIX = 'ek_';
  */
 export const AUTH_CACHE_MS = 2_000;
 const AUTH_CACHE_MAX_ENTRIES = 10_000;
+/** A plan that names no reads-per-second limit allows this many reads per submission it allows. */
+const READS_PER_SUBMISSION = 10;
 
 type Authenticated = { account: Account; keyId: string } | null;
 
@@ -97,7 +103,7 @@ export interface AccountView {
   name: string;
   plan: string;
   status: AccountStatus;
-  rate_limits: RateLimits;
+  rate_limits: Required<RateLimits>;
   rate_limit_overrides: Partial<RateLimits> | null;
   balance: {
     available: number;
@@ -164,11 +170,15 @@ export class AccountService {
     return plan;
   }
 
-  effectiveRateLimits(account: Account): RateLimits {
+  effectiveRateLimits(account: Account): Required<RateLimits> {
     const plan = this.planOf(account);
     return {
       requests_per_second: account.rate_limits?.requests_per_second ?? plan.rate_limits.requests_per_second,
       concurrent_jobs: account.rate_limits?.concurrent_jobs ?? plan.rate_limits.concurrent_jobs,
+      reads_per_second:
+        account.rate_limits?.reads_per_second ??
+        plan.rate_limits.reads_per_second ??
+        READS_PER_SUBMISSION * plan.rate_limits.requests_per_second,
     };
   }
 

@@ -65,6 +65,35 @@ export interface WebhookAttempt {
 
 export type WebhookState = 'pending' | 'delivered' | 'failed' | 'gone';
 
+/** What the usage report reads of a job. */
+export type UsageFacts = Pick<
+  JobRecord,
+  | '_id'
+  | 'model'
+  | 'plan'
+  | 'status'
+  | 'created_at'
+  | 'credits_reserved'
+  | 'credits_charged'
+  | 'images_deleted_at'
+> & { request: Pick<JobRequest, 'task' | 'n'>; images: unknown[] };
+
+const accountDay = (accountId: string, day: string): string => `${accountId}:${day}`;
+
+const USAGE_FIELDS = {
+  _id: 1,
+  model: 1,
+  plan: 1,
+  status: 1,
+  created_at: 1,
+  credits_reserved: 1,
+  credits_charged: 1,
+  'request.task': 1,
+  'request.n': 1,
+  images: 1,
+  images_deleted_at: 1,
+} as const;
+
 /** What a job says about its credits (the audit holds it against the ledger). */
 export type JobSettlement = Pick<
   JobRecord,
@@ -96,6 +125,8 @@ export interface JobRecord {
   /** When the retention schedule deleted the job's images (they are gone from `images`). */
   images_deleted_at?: Date | null;
   webhook_attempts?: WebhookAttempt[];
+  /** `<account>:<UTC day of created_at>`, set by `create`: the key the usage report reads a day by. */
+  account_day?: string;
   created_at: Date;
   started_at?: Date | null;
   completed_at?: Date | null;
@@ -129,9 +160,19 @@ const jobSchema = new Schema<JobRecord>(
     started_at: Date,
     completed_at: Date,
     updated_at: Date,
+    account_day: String,
   },
   { versionKey: false, collection: 'jobs', minimize: false },
 );
+// An account's reads look up its own jobs by key, never by scanning other tenants' jobs: a page
+// of its list comes from its ledger (jobListing.ts), its usage from one account-day at a time.
+// The audit reads an account's jobs by account_id. (The dev stack's FerretDB narrows an equality
+// on the leading field of an index through that index; it uses no other part of a compound one.)
+jobSchema.index({ account_day: 1 }, { name: 'account_day' });
+jobSchema.index({ account_id: 1, created_at: -1 }, { name: 'account_newest_first' });
+// The sweeps: queued jobs that never started, succeeded jobs whose images retention deletes.
+jobSchema.index({ status: 1, created_at: 1 }, { name: 'status_oldest_first' });
+jobSchema.index({ status: 1, completed_at: 1 }, { name: 'status_by_completion' });
 
 /**
  * Job state lives in MongoDB, written by the workflow's activities, so that reading a job never
@@ -150,19 +191,24 @@ export class JobStore {
 
   async init(): Promise<void> {
     await this.model.createCollection().catch(() => undefined);
+    await this.model.syncIndexes();
   }
 
   /**
    * Inserts the job once: false when a job with this id exists already (a retried activity, or a
    * concurrent request with the same Idempotency-Key), which is left as it is.
    */
-  async create(job: Omit<JobRecord, 'created_at' | 'updated_at'> & { created_at?: Date }): Promise<boolean> {
+  async create(
+    job: Omit<JobRecord, 'created_at' | 'updated_at' | 'account_day'> & { created_at?: Date },
+  ): Promise<boolean> {
     const now = this.clock();
     try {
+      const createdAt = job.created_at ?? now;
       await typedCollection(this.model).insertOne({
         ...job,
-        created_at: job.created_at ?? now,
+        created_at: createdAt,
         updated_at: now,
+        account_day: accountDay(job.account_id, createdAt.toISOString().slice(0, 10)),
       });
       return true;
     } catch (err) {
@@ -173,6 +219,13 @@ export class JobStore {
 
   async get(jobId: string): Promise<JobRecord | null> {
     return this.model.findById(jobId).lean<JobRecord>();
+  }
+
+  /** Jobs by id in one lookup by primary key; the ones that do not exist are left out. */
+  async getMany(jobIds: readonly string[]): Promise<Map<string, JobRecord>> {
+    if (jobIds.length === 0) return new Map();
+    const found = await this.model.find({ _id: { $in: jobIds } }).lean<JobRecord[]>();
+    return new Map(found.map((job) => [job._id, job]));
   }
 
   /**
@@ -214,26 +267,9 @@ export class JobStore {
     );
   }
 
-  async list(
-    accountId: string,
-    options: { status?: JobStatus; limit: number; before?: { created_at: Date; id: string } },
-  ): Promise<JobRecord[]> {
-    const filter: Record<string, unknown> = { account_id: accountId };
-    if (options.status) filter.status = options.status;
-    if (options.before) {
-      filter.$or = [
-        { created_at: { $lt: options.before.created_at } },
-        { created_at: options.before.created_at, _id: { $lt: options.before.id } },
-      ];
-    }
-    return this.model.find(filter).sort({ created_at: -1, _id: -1 }).limit(options.limit).lean<JobRecord[]>();
-  }
-
-  /** An account's jobs submitted in [from, to) (the usage report). */
-  async createdBetween(accountId: string, from: Date, to: Date): Promise<JobRecord[]> {
-    return this.model
-      .find({ account_id: accountId, created_at: { $gte: from, $lt: to } })
-      .lean<JobRecord[]>();
+  /** An account's jobs submitted on one UTC day (`YYYY-MM-DD`), with what the usage report reads of them. */
+  async submittedOn(accountId: string, day: string): Promise<UsageFacts[]> {
+    return this.model.find({ account_day: accountDay(accountId, day) }, USAGE_FIELDS).lean<UsageFacts[]>();
   }
 
   /** Succeeded jobs that ended before `before` and still have their images (the retention schedule). */

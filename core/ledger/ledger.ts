@@ -549,6 +549,19 @@ export class Ledger {
       }));
   }
 
+  /**
+   * `count` entries from `fromSeq` down, newest first, in one lookup by primary key (an entry
+   * not written — a gap the audit reports — is left out).
+   */
+  async entriesBackFrom(accountId: string, fromSeq: number, count: number): Promise<LedgerEntry[]> {
+    const ids = Array.from({ length: Math.max(0, Math.min(count, fromSeq)) }, (_, i) =>
+      entryId(accountId, fromSeq - i),
+    );
+    if (ids.length === 0) return [];
+    const found = await this.entries.find({ _id: { $in: ids } }).lean<LedgerEntry[]>();
+    return found.sort((a, b) => b.seq - a.seq);
+  }
+
   async page(accountId: string, options: { before?: number; limit: number }): Promise<LedgerEntry[]> {
     // Walk back by primary key from the head: cheap on FerretDB, where filters other than _id scan.
     const head = await this.head(accountId);

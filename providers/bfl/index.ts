@@ -4,8 +4,11 @@ import {
   outcomeForStatus,
   parseRetryAfter,
   ProviderError,
+  ASPECT_RATIOS,
+  OUTPUT_FORMATS,
   type AspectRatio,
   type GenerationRequest,
+  type ModelCapabilities,
   type ImageProvider,
   type PollResult,
   type ProviderCallContext,
@@ -25,7 +28,8 @@ import {
  *
  * Submissions for n > 1 are sent one after another and stop at the first failure; tasks BFL had
  * already accepted are then abandoned (and billed by BFL), and the error goes to the caller.
- * BFL has no negative prompt: `negativePrompt` is ignored. BFL's API has no cancel operation
+ * BFL has no negative prompt and no mask (its capabilities say so, and routing sends it neither).
+ * BFL's API has no cancel operation
  * (provider-specs/bfl.json lists none), so this adapter has no `cancel`: a cancelled job's tasks
  * run to their end upstream (and are billed by BFL).
  */
@@ -86,6 +90,22 @@ export function bflDimensions(
   const long = fit(longSide);
   const short = fit((long * Math.min(w, h)) / Math.max(w, h));
   return w >= h ? { width: long, height: short } : { width: short, height: long };
+}
+
+/** n images are n tasks; more than this per job is refused by routing. */
+const MAX_IMAGES_PER_JOB = 10;
+
+export function bflCapabilities(upstreamModel: string): ModelCapabilities {
+  return {
+    maxImages: MAX_IMAGES_PER_JOB,
+    seed: true,
+    negativePrompt: false,
+    maxReferenceImages: bflModelShape(upstreamModel).maxInputImages,
+    mask: false,
+    aspectRatios: ASPECT_RATIOS,
+    outputFormats: OUTPUT_FORMATS,
+    cancel: false,
+  };
 }
 
 const asyncResponseSchema = z.object({ id: z.string().min(1), polling_url: z.string().optional() });
@@ -176,7 +196,10 @@ export function createBflProvider(settings: ProviderSettings): ImageProvider {
 
   async function submitOne(request: GenerationRequest, index: number, signal: AbortSignal): Promise<BflTask> {
     const shape = bflModelShape(request.upstreamModel);
-    const body: Record<string, unknown> = { prompt: request.prompt, output_format: options.output_format };
+    const body: Record<string, unknown> = {
+      prompt: request.prompt,
+      output_format: request.outputFormat ?? options.output_format,
+    };
     let size: { width?: number; height?: number } = {};
     if (shape.size === 'dimensions') {
       size = bflDimensions(request.aspectRatio, options.long_side, shape);
@@ -235,6 +258,18 @@ export function createBflProvider(settings: ProviderSettings): ImageProvider {
 
   return {
     type: 'bfl',
+    capabilities: bflCapabilities,
+
+    adaptations(request: GenerationRequest): string[] {
+      const notes: string[] = [];
+      if (request.n > 1) notes.push(`${request.n} images as ${request.n} BFL tasks (one image each)`);
+      const shape = bflModelShape(request.upstreamModel);
+      if (shape.size === 'dimensions') {
+        const { width, height } = bflDimensions(request.aspectRatio, options.long_side, shape);
+        notes.push(`aspect ratio ${request.aspectRatio} rendered at ${width}x${height}`);
+      }
+      return notes;
+    },
 
     async submit(request: GenerationRequest, context: ProviderCallContext): Promise<SubmitResult> {
       if (context.signal.aborted) throw abortError(context.signal, 'submit');
@@ -247,14 +282,19 @@ export function createBflProvider(settings: ProviderSettings): ImageProvider {
           { upstreamCode: 'too_many_images' },
         );
       }
-      if (!Number.isInteger(request.n) || request.n < 1) {
-        throw new ProviderError('rejected', `bfl: n must be a positive integer, got ${request.n}`);
+      if (!Number.isInteger(request.n) || request.n < 1 || request.n > MAX_IMAGES_PER_JOB) {
+        throw new ProviderError('rejected', `bfl: n must be 1–${MAX_IMAGES_PER_JOB}, got ${request.n}`);
+      }
+      if (request.negativePrompt !== undefined || request.maskUrl !== undefined) {
+        throw new ProviderError('rejected', 'bfl: takes neither a negative prompt nor a mask', {
+          upstreamCode: 'unsupported_parameters',
+        });
       }
       const tasks: BflTask[] = [];
       for (let index = 0; index < request.n; index++) {
         tasks.push(await submitOne(request, index, context.signal));
       }
-      const job: BflJob = { v: 1, format: options.output_format, tasks };
+      const job: BflJob = { v: 1, format: request.outputFormat ?? options.output_format, tasks };
       return {
         status: 'pending',
         upstreamJobId: encodeJobId(JOB_ID_PREFIX, job),

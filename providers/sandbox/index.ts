@@ -9,6 +9,7 @@ import {
   type AspectRatio,
   type GenerationRequest,
   type ImageProvider,
+  type ModelCapabilities,
   type PollResult,
   type ProviderCallContext,
   type ProviderSettings,
@@ -76,6 +77,7 @@ export function createSandboxProvider(
 
   return {
     type: 'sandbox',
+    capabilities: () => SANDBOX_CAPABILITIES,
 
     async submit(request: GenerationRequest, context: ProviderCallContext): Promise<SubmitResult> {
       throwIfAborted(context.signal);
@@ -147,6 +149,21 @@ export function createSandboxProvider(
 }
 
 const MAX_REMEMBERED_CANCELS = 10_000;
+
+/**
+ * The sandbox stands in for any model and takes every parameter (a negative prompt, reference
+ * images and a mask are accepted and do not change the picture); it draws PNGs only.
+ */
+export const SANDBOX_CAPABILITIES: ModelCapabilities = {
+  maxImages: 10,
+  seed: true,
+  negativePrompt: true,
+  maxReferenceImages: 16,
+  mask: true,
+  aspectRatios: ASPECT_RATIOS,
+  outputFormats: ['png'],
+  cancel: true,
+};
 
 const sandboxJobSchema = z.object({
   v: z.literal(1),

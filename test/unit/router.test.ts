@@ -5,10 +5,11 @@ import type { ImageStore } from '../../platform/image-store';
 import { createLogger } from '../../platform/logger';
 import { createMetrics } from '../../platform/metrics';
 import { PROVIDER_TYPES } from '../../providers/registry';
-import { renderSandboxImage } from '../../providers/sandbox';
+import { renderSandboxImage, SANDBOX_CAPABILITIES } from '../../providers/sandbox';
 import {
   ProviderError,
   type ImageProvider,
+  type ModelCapabilities,
   type ProviderCallContext,
   type SubmitResult,
 } from '../../providers/types';
@@ -31,6 +32,7 @@ const png = renderSandboxImage({ model: 'm', prompt: 'p', index: 0, width: 32, h
 /** An adapter that does what its script says, and counts what it was asked. */
 class ScriptedProvider implements ImageProvider {
   readonly type = 'sandbox';
+  readonly capabilities = (): ModelCapabilities => SANDBOX_CAPABILITIES;
   submits = 0;
   polls = 0;
   constructor(public behaviour: Behaviour) {}

@@ -1,11 +1,12 @@
 import { buildCatalog } from '../../core/catalog';
 import { createLogger } from '../../platform/logger';
 import { PROVIDER_TYPES } from '../../providers/registry';
-import { createSandboxProvider } from '../../providers/sandbox';
+import { createSandboxProvider, SANDBOX_CAPABILITIES } from '../../providers/sandbox';
 import {
   ProviderError,
   type GenerationRequest,
   type ImageProvider,
+  type ModelCapabilities,
   type PollResult,
   type ProviderCallContext,
   type SubmitResult,
@@ -32,6 +33,7 @@ const request: GenerationRequest = {
 /** An asynchronous upstream whose jobs never finish, and that records the cancels it is sent. */
 class EndlessAsyncProvider implements ImageProvider {
   readonly type = 'sandbox';
+  readonly capabilities = (): ModelCapabilities => ({ ...SANDBOX_CAPABILITIES, cancel: true });
   readonly cancels: Array<{ upstreamJobId: string; signal: AbortSignal }> = [];
   polls = 0;
   constructor(private readonly cancelBehaviour: 'ok' | 'fail' | 'hang' = 'ok') {}
@@ -141,6 +143,7 @@ describe('cancelling the upstream job of a cancelled job', () => {
     const endless = new EndlessAsyncProvider();
     const adapter: ImageProvider = {
       type: endless.type,
+      capabilities: () => ({ ...SANDBOX_CAPABILITIES, cancel: false }),
       submit: () => endless.submit(),
       poll: (id, context) => endless.poll(id, context),
     };
