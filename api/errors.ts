@@ -45,6 +45,7 @@ export function tooManyRequests(
 const DOMAIN_STATUS = {
   invalid_request: { status: 400 },
   model_unavailable: { status: 400 },
+  unsupported_parameters: { status: 400 },
   webhook_url_refused: { status: 400 },
   insufficient_credits: { status: 402 },
   account_suspended: { status: 403 },

@@ -12,7 +12,7 @@ export function loadConfig(env: Environment): { catalog: Catalog; providers: Pro
     : null;
   const source = env.EASEL_CONFIG ?? 'defaults';
   const catalog = buildCatalog(file?.catalog, source);
-  const providers = buildProviderConfig(file?.providers, catalog, PROVIDER_TYPES, source);
+  const providers = buildProviderConfig(file?.providers, catalog, PROVIDER_TYPES, source, process.env);
   return { catalog, providers };
 }
 

@@ -1,3 +1,4 @@
+import type { ProviderConfig } from '../routing/deployments';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
@@ -28,6 +29,7 @@ export interface Easel {
   accounts: AccountService;
   ledger: Ledger;
   catalog: Catalog;
+  providers: ProviderConfig;
   temporal: Client;
   stop(): Promise<void>;
 }
@@ -91,6 +93,7 @@ export async function startEasel(options: StartOptions): Promise<Easel> {
       accounts: domain.accounts,
       ledger: domain.ledger,
       catalog,
+      providers,
       temporal: services.temporal,
       stop,
     };

@@ -3,6 +3,7 @@
  * MONGODB_URI / TEMPORAL_ADDRESS point elsewhere), then API and worker in this one process, and a
  * demo account whose key is printed with a ready-to-paste request.
  */
+import type { ProviderConfig } from '../routing/deployments';
 import fs from 'node:fs';
 import path from 'node:path';
 import { randomToken } from '../platform/ids';
@@ -34,6 +35,8 @@ Demo API key:     ${demoKey}
 Admin token:      ${env.EASEL_ADMIN_TOKEN}
 Metrics token:    ${env.EASEL_METRICS_TOKEN} (Authorization: Bearer … on /metrics)
 
+${modelsServed(easel.providers)}
+
 Generate an image:
   curl -s ${url}/v1/imagine -H "Authorization: Bearer ${demoKey}" -H "Content-Type: application/json" \\
     -d '{"model":"flux-2-dev","prompt":"a lighthouse at dawn, watercolor"}'
@@ -45,6 +48,20 @@ Ctrl-C stops Easel and the dev stack.
 `);
   return easel;
 });
+
+/** Which catalog models real providers serve, and which the sandbox stands in for. */
+function modelsServed(providers: ProviderConfig): string {
+  const real = providers.deployments
+    .filter((d) => d.type !== 'sandbox')
+    .flatMap((d) => Object.keys(d.models).map((m) => `${m} (${d.id})`));
+  const lines = [
+    `Real providers:   ${real.length > 0 ? real.join(', ') : 'none (set a vendor key, see README)'}`,
+  ];
+  if (providers.sandboxModels.length > 0 || providers.sandboxOnly) {
+    lines.push(`Sandbox serves:   ${providers.sandboxModels.join(', ')}`);
+  }
+  return lines.join('\n');
+}
 
 /** Creates the demo account and key on first run; later runs print the saved key again. */
 async function ensureDemoAccount(easel: Easel, dataDir: string): Promise<string> {

@@ -20,6 +20,7 @@ export type DomainErrorCode =
   | 'not_found'
   | 'account_suspended'
   | 'model_unavailable'
+  | 'unsupported_parameters'
   | 'webhook_url_refused'
   | 'idempotency_key_reused'
   | 'idempotency_key_conflict'
@@ -53,6 +54,24 @@ export class ModelUnavailable extends DomainError {
     super(
       'model_unavailable',
       `No provider deployment serves "${model}" on this Easel; ask the platform team or pick another model.`,
+    );
+  }
+}
+
+/**
+ * No deployment of the model can serve the request as asked (a negative prompt for a model
+ * whose providers take none, more images than they make, an aspect ratio they lack). Nothing is
+ * reserved; the answer names the parameters and the models that would take the request.
+ */
+export class UnsupportedParameters extends DomainError {
+  constructor(model: string, parameters: readonly string[], acceptingModels: readonly string[]) {
+    super(
+      'unsupported_parameters',
+      `No provider of "${model}" on this Easel can serve ${parameters.join(', ')} as asked; ` +
+        (acceptingModels.length > 0
+          ? `change ${parameters.length > 1 ? 'them' : 'it'}, or pick a model that takes this request: ${acceptingModels.join(', ')}.`
+          : `change ${parameters.length > 1 ? 'them' : 'it'}: no model here takes this request as it is.`),
+      { parameters, models_accepting_request: acceptingModels },
     );
   }
 }

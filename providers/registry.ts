@@ -1,28 +1,57 @@
-import { createBflProvider } from './bfl';
-import { createSandboxProvider } from './sandbox';
-import type { ImageProvider, ProviderSettings } from './types';
+import { azureOpenaiCapabilities, createAzureOpenaiProvider } from './azure-openai';
+import { bflCapabilities, createBflProvider } from './bfl';
+import { createGeminiProvider, geminiCapabilities } from './gemini';
+import { createIdeogramProvider, ideogramCapabilities } from './ideogram';
+import { createOpenaiProvider, openaiCapabilities } from './openai';
+import { createSandboxProvider, SANDBOX_CAPABILITIES } from './sandbox';
+import type { ImageProvider, ModelCapabilities, ProviderSettings } from './types';
+
+/** One adapter type: how to build it for a deployment, and what it can do without being built. */
+interface ProviderType {
+  create(settings: ProviderSettings): ImageProvider;
+  /**
+   * What a deployment of this type can do for an upstream model given its options: the API asks
+   * before reserving anything, without the deployment's credentials (they live with the worker).
+   */
+  capabilities(upstreamModel: string, options: Record<string, unknown>): ModelCapabilities;
+}
 
 /** Every adapter, by the `type` a deployment names in config. A new provider is one folder and one line here. */
-export const providerFactories = {
-  sandbox: createSandboxProvider,
-  bfl: createBflProvider,
-} satisfies Record<string, (settings: ProviderSettings) => ImageProvider>;
+export const providerTypes = {
+  sandbox: { create: createSandboxProvider, capabilities: () => SANDBOX_CAPABILITIES },
+  bfl: { create: createBflProvider, capabilities: bflCapabilities },
+  openai: { create: createOpenaiProvider, capabilities: openaiCapabilities },
+  'azure-openai': { create: createAzureOpenaiProvider, capabilities: azureOpenaiCapabilities },
+  gemini: { create: createGeminiProvider, capabilities: geminiCapabilities },
+  ideogram: { create: createIdeogramProvider, capabilities: ideogramCapabilities },
+} satisfies Record<string, ProviderType>;
 
-export type ProviderType = keyof typeof providerFactories;
+export type ProviderTypeName = keyof typeof providerTypes;
 
-export const PROVIDER_TYPES = Object.keys(providerFactories) as ProviderType[];
+export const PROVIDER_TYPES = Object.keys(providerTypes) as ProviderTypeName[];
 
-export function isProviderType(type: string): type is ProviderType {
-  return Object.prototype.hasOwnProperty.call(providerFactories, type);
+export function isProviderType(type: string): type is ProviderTypeName {
+  return Object.prototype.hasOwnProperty.call(providerTypes, type);
+}
+
+function providerType(type: string, deploymentId: string): ProviderType {
+  if (!isProviderType(type)) {
+    throw new Error(
+      `deployment "${deploymentId}": unknown provider type "${type}" (known: ${PROVIDER_TYPES.join(', ')})`,
+    );
+  }
+  return providerTypes[type];
 }
 
 /** Builds the adapter for a deployment; throws naming the known types when `type` is not one of them. */
 export function createProvider(type: string, settings: ProviderSettings): ImageProvider {
-  if (!isProviderType(type)) {
-    throw new Error(
-      `deployment "${settings.deploymentId}": unknown provider type "${type}" (known: ${PROVIDER_TYPES.join(', ')})`,
-    );
-  }
-  const factory: (settings: ProviderSettings) => ImageProvider = providerFactories[type];
-  return factory(settings);
+  return providerType(type, settings.deploymentId).create(settings);
+}
+
+/** What a deployment can do for one of its upstream models (throws on options its adapter refuses). */
+export function deploymentCapabilities(
+  deployment: { id: string; type: string; options: Record<string, unknown> },
+  upstreamModel: string,
+): ModelCapabilities {
+  return providerType(deployment.type, deployment.id).capabilities(upstreamModel, deployment.options);
 }

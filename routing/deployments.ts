@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { Catalog } from '../core/catalog';
 import { catalogModel, formatIssues } from '../core/catalog';
 import { ConfigurationError } from '../platform/config';
+import { ZERO_CONFIG_DEPLOYMENTS } from './zero-config';
 import { createOutboundPolicy, type OutboundPolicy, type OutboundPolicyOptions } from '../platform/outbound';
 
 /**
@@ -76,20 +77,51 @@ export interface ProviderConfig {
   default_strategy: RoutingStrategy;
   /** True when no deployment was configured and the built-in sandbox serves every model. */
   sandboxOnly: boolean;
+  /** Catalog models the built-in sandbox serves (no real deployment does). */
+  sandboxModels: string[];
   /** Catalog models no deployment serves: submissions for them are refused with a clear error. */
   unservedModels: string[];
 }
 
-/** The built-in sandbox, serving every catalog model, when the config names no deployment. */
-export function defaultSandboxDeployment(catalog: Catalog): Deployment {
+/** The built-in sandbox, serving the catalog models (default: all) that no real deployment serves. */
+export function defaultSandboxDeployment(catalog: Catalog, models = Object.keys(catalog.models)): Deployment {
   return deploymentSchema.parse({
     id: 'sandbox',
     type: 'sandbox',
-    models: Object.fromEntries(
-      Object.keys(catalog.models).map((m) => [m, { upstream_model: m, cost_usd_micros: 0 }]),
-    ),
+    models: Object.fromEntries(models.map((m) => [m, { upstream_model: m, cost_usd_micros: 0 }])),
     timeout_ms: 60_000,
     options: { latency_ms: 1_000 },
+  });
+}
+
+/**
+ * The deployments the environment's vendor keys give when the config file names none
+ * (ZERO_CONFIG_DEPLOYMENTS): one per vendor whose variables are all set.
+ */
+export function zeroConfigDeployments(
+  catalog: Catalog,
+  env: Readonly<Record<string, string | undefined>>,
+): Deployment[] {
+  const set = (name: string): string | undefined => (env[name]?.trim() ? env[name].trim() : undefined);
+  return ZERO_CONFIG_DEPLOYMENTS.filter((z) => z.env.every((name) => set(name) !== undefined)).map((z) => {
+    const baseUrl = set(z.base_url_env);
+    return deploymentSchema.parse({
+      id: z.id,
+      type: z.type,
+      api_key_env: z.env[0],
+      ...(baseUrl !== undefined && { base_url: baseUrl }),
+      models: Object.fromEntries(
+        Object.entries(z.models)
+          .filter(([model]) => catalogModel(catalog, model))
+          .map(([model, m]) => [
+            model,
+            {
+              upstream_model: m.upstream_model_env ? set(m.upstream_model_env) : m.upstream_model,
+              cost_usd_micros: m.cost_usd_micros,
+            },
+          ]),
+      ),
+    });
   });
 }
 
@@ -98,6 +130,7 @@ export function buildProviderConfig(
   catalog: Catalog,
   knownTypes: readonly string[],
   source = 'EASEL_CONFIG',
+  env: Readonly<Record<string, string | undefined>> = {},
 ): ProviderConfig {
   const parsed = providersSectionSchema.safeParse(section ?? {});
   if (!parsed.success) {
@@ -127,14 +160,23 @@ export function buildProviderConfig(
   if (problems.length > 0)
     throw new ConfigurationError(`Invalid configuration in ${source}:\n  ${problems.join('\n  ')}`);
 
-  const sandboxOnly = parsed.data.deployments.length === 0;
-  const deployments = sandboxOnly ? [defaultSandboxDeployment(catalog)] : parsed.data.deployments;
+  // Without deployments in the file: the vendors whose keys are set, and the sandbox for the rest.
+  let deployments = parsed.data.deployments;
+  let sandboxModels: string[] = [];
+  if (deployments.length === 0) {
+    deployments = zeroConfigDeployments(catalog, env);
+    const real = new Set(deployments.flatMap((d) => Object.keys(d.models)));
+    sandboxModels = Object.keys(catalog.models).filter((m) => !real.has(m));
+    if (sandboxModels.length > 0)
+      deployments = [...deployments, defaultSandboxDeployment(catalog, sandboxModels)];
+  }
   const served = new Set(deployments.flatMap((d) => Object.keys(d.models)));
   return {
     deployments,
     routing: parsed.data.routing,
     default_strategy: parsed.data.default_strategy,
-    sandboxOnly,
+    sandboxOnly: deployments.every((d) => d.type === 'sandbox'),
+    sandboxModels,
     unservedModels: Object.keys(catalog.models).filter((m) => !served.has(m)),
   };
 }

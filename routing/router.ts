@@ -8,6 +8,7 @@ import { createOutboundPolicy, DEFAULT_MAX_IMAGE_BYTES, type OutboundPolicy } fr
 import { ProviderError, type GenerationRequest, type ImageProvider } from '../providers/types';
 import type { DeploymentCaller } from './caller';
 import type { Deployment, ProviderConfig } from './deployments';
+import { capableDeployments } from './capabilities';
 import { materialiseImages } from './materialise';
 import { routingPlan } from './plan';
 import { runUpstreamJob, type UpstreamCancelOutcome } from './upstream-job';
@@ -100,11 +101,19 @@ export class ImageRouter {
         ...(deps.random && { random: deps.random }),
         stats: deps.caller.stats,
       });
-      // A resumed upstream job goes first, on the deployment that accepted it.
+      // Only deployments that can serve the request as asked (the API refused it if none could;
+      // a fallback model whose deployments cannot is passed over). A resumed upstream job goes
+      // first, on the deployment that accepted it.
+      const capable = new Set(
+        capableDeployments(deps.providers, model, input.request).capable.map((d) => d.id),
+      );
+      const candidates = plan.deployments.filter(
+        (d) => capable.has(d.id) || (resume?.model === model && resume.deployment === d.id),
+      );
       const order =
         resume && resume.model === model
-          ? [...plan.deployments].sort((a) => (a.id === resume!.deployment ? -1 : 0))
-          : plan.deployments;
+          ? [...candidates].sort((a) => (a.id === resume!.deployment ? -1 : 0))
+          : candidates;
       for (const deployment of order) {
         const resumeId =
           resume && resume.model === model && resume.deployment === deployment.id ? resume.job_id : undefined;
@@ -128,14 +137,17 @@ export class ImageRouter {
           deps.caller.recordFallback(model, previous, deployment.id);
         previous = deployment.id;
         const started = Date.now();
+        const adaptations = this.adaptations(input, deployment, model);
         try {
-          const images = await this.attempt(input, deployment, model, resumeId, hooks);
+          const { images, usage } = await this.attempt(input, deployment, model, resumeId, hooks);
           // The success is written with the settlement; failures are written at once.
           attempts.push({
             provider: deployment.id,
             model,
             outcome: 'success',
             duration_ms: Date.now() - started,
+            ...(adaptations.length > 0 && { adaptations }),
+            ...(usage && { upstream_usage: usage }),
             at: new Date(),
           });
           deps.metrics?.upstreamCost.inc(
@@ -166,6 +178,7 @@ export class ImageRouter {
             outcome: failure.details.upstreamCode === 'circuit_open' ? 'circuit_open' : failure.outcome,
             duration_ms: Date.now() - started,
             error: failure.message,
+            ...(adaptations.length > 0 && { adaptations }),
             at: new Date(),
           };
           attempts.push(record);
@@ -213,19 +226,10 @@ export class ImageRouter {
     const adapter = deps.adapters.get(deployment.id);
     if (!adapter) throw new ProviderError('error', `deployment ${deployment.id} has no adapter`);
     const r = input.request;
-    const request: GenerationRequest = {
-      upstreamModel: deployment.models[model]!.upstream_model,
-      model,
-      prompt: r.prompt,
-      n: r.n,
-      aspectRatio: r.aspect_ratio,
-      ...(r.negative_prompt !== undefined && { negativePrompt: r.negative_prompt }),
-      ...(r.seed !== undefined && { seed: r.seed }),
-      ...(r.image_urls !== undefined && { imageUrls: r.image_urls }),
-    };
+    const request = generationRequest(input, deployment, model);
     // The caller aborts the call's signal on the attempt's timeout and on the job's cancellation.
     const work = async (signal: AbortSignal) => {
-      const images = await runUpstreamJob(adapter, request, resumeJobId, {
+      const done = await runUpstreamJob(adapter, request, resumeJobId, {
         signal,
         cancelled: hooks.cancelled,
         pollIntervalMs: this.pollIntervalMs,
@@ -235,15 +239,22 @@ export class ImageRouter {
         polled: (jobId) => hooks.heartbeat({ upstreamJobId: jobId }),
         upstreamCancelled: (jobId, result) => this.reportUpstreamCancel(input, deployment, jobId, result),
       });
-      return materialiseImages(images, {
+      const images = await materialiseImages(done.images, {
         store: deps.images,
         outbound: this.outboundFor(deployment),
         maxBytes: deps.maxImageBytes ?? DEFAULT_MAX_IMAGE_BYTES,
         aspectRatio: r.aspect_ratio,
         signal,
       });
+      return { images, ...(done.usage && { usage: done.usage }) };
     };
     return deps.caller.call(deployment, model, work, hooks.cancelled);
+  }
+
+  /** How the deployment's adapter will serve the request differently from how it was asked. */
+  private adaptations(input: GenerateInput, deployment: Deployment, model: string): string[] {
+    const adapter = this.deps.adapters.get(deployment.id);
+    return adapter?.adaptations?.(generationRequest(input, deployment, model)) ?? [];
   }
 
   private outboundFor(deployment: Deployment): OutboundPolicy {
@@ -275,4 +286,19 @@ export class ImageRouter {
     else
       logger?.warn({ ...fields, err: result.error }, 'could not cancel the upstream job of a cancelled job');
   }
+}
+
+/** The request one deployment receives for a job: its own id for the model, the job's parameters. */
+function generationRequest(input: GenerateInput, deployment: Deployment, model: string): GenerationRequest {
+  const r = input.request;
+  return {
+    upstreamModel: deployment.models[model]!.upstream_model,
+    model,
+    prompt: r.prompt,
+    n: r.n,
+    aspectRatio: r.aspect_ratio,
+    ...(r.negative_prompt !== undefined && { negativePrompt: r.negative_prompt }),
+    ...(r.seed !== undefined && { seed: r.seed }),
+    ...(r.image_urls !== undefined && { imageUrls: r.image_urls }),
+  };
 }

@@ -1,5 +1,5 @@
 import { sleep } from '../platform/abort';
-import type { GenerationRequest, ImageProvider, UpstreamImage } from '../providers/types';
+import type { GenerationRequest, ImageProvider, UpstreamImage, UpstreamUsage } from '../providers/types';
 
 /**
  * How long a cancelled job waits for the upstream to take its cancel: long enough for one HTTP
@@ -27,6 +27,17 @@ export interface UpstreamJobHooks {
   upstreamCancelled?(upstreamJobId: string, result: UpstreamCancelOutcome): void;
 }
 
+/** An upstream job's images, with what the upstream reported using for them. */
+export interface CompletedUpstreamJob {
+  images: UpstreamImage[];
+  usage?: UpstreamUsage;
+}
+
+const completed = (result: { images: UpstreamImage[]; usage?: UpstreamUsage }): CompletedUpstreamJob => ({
+  images: result.images,
+  ...(result.usage && { usage: result.usage }),
+});
+
 /**
  * Runs one upstream job to its images: submits it (or, given `resumeJobId`, picks up the job a
  * crashed run left), then polls an asynchronous one until it completes. Never submits twice.
@@ -39,23 +50,23 @@ export async function runUpstreamJob(
   request: GenerationRequest,
   resumeJobId: string | undefined,
   hooks: UpstreamJobHooks,
-): Promise<UpstreamImage[]> {
+): Promise<CompletedUpstreamJob> {
   const context = {
     signal: hooks.signal,
     onProgress: (progress: number) => void hooks.progress(progress).catch(() => undefined),
   };
-  const pollUntilDone = async (upstreamJobId: string, firstWaitMs: number): Promise<UpstreamImage[]> => {
+  const pollUntilDone = async (upstreamJobId: string, firstWaitMs: number): Promise<CompletedUpstreamJob> => {
     let wait = firstWaitMs;
     for (;;) {
       await sleep(wait, hooks.signal);
       const result = await adapter.poll(upstreamJobId, context);
       hooks.polled(upstreamJobId);
-      if (result.status === 'completed') return result.images;
+      if (result.status === 'completed') return completed(result);
       if (result.progress !== undefined) await hooks.progress(result.progress);
       wait = result.pollAfterMs ?? hooks.pollIntervalMs;
     }
   };
-  const inFlight = async (upstreamJobId: string, run: () => Promise<UpstreamImage[]>) => {
+  const inFlight = async (upstreamJobId: string, run: () => Promise<CompletedUpstreamJob>) => {
     try {
       return await run();
     } catch (err) {
@@ -65,7 +76,7 @@ export async function runUpstreamJob(
   };
   if (resumeJobId) return inFlight(resumeJobId, () => pollUntilDone(resumeJobId, 0));
   const submitted = await adapter.submit(request, context);
-  if (submitted.status === 'completed') return submitted.images;
+  if (submitted.status === 'completed') return completed(submitted);
   const upstreamJobId = submitted.upstreamJobId;
   return inFlight(upstreamJobId, async () => {
     await hooks.accepted(upstreamJobId);

@@ -5,7 +5,14 @@ import { z } from 'zod';
 import { randomToken, sha256Hex } from '../../platform/ids';
 import type { Account, AccountService } from '../../core/accounts/accounts';
 import { catalogModel, resolveModel, type Catalog } from '../../core/catalog';
-import { DomainError, IdempotencyKeyReused, InvalidInput, ModelUnavailable } from '../../core/errors';
+import {
+  DomainError,
+  IdempotencyKeyReused,
+  InvalidInput,
+  ModelUnavailable,
+  UnsupportedParameters,
+} from '../../core/errors';
+import { capableDeployments } from '../../routing/capabilities';
 import {
   imagineInputOf,
   queuedJobRecord,
@@ -161,6 +168,18 @@ export class JobSubmitter {
     }
   }
 
+  /** Refuses, before anything is reserved, a request no deployment of the model can serve as asked. */
+  private checkServable(model: string, body: ImagineBody): void {
+    const { catalog, providers } = this.deps;
+    const asked = { ...body, aspect_ratio: body.aspect_ratio as JobRequest['aspect_ratio'] };
+    const { unmet } = capableDeployments(providers, model, asked);
+    if (unmet.length === 0) return;
+    const accepting = Object.keys(catalog.models).filter(
+      (m) => m !== model && capableDeployments(providers, m, asked).capable.length > 0,
+    );
+    throw new UnsupportedParameters(model, unmet, accepting);
+  }
+
   /**
    * Validates and reserves a job, returning it as it stands (queued, or further along for a
    * repeated Idempotency-Key). Refusals are ApiErrors: 402, 422, 429.
@@ -170,6 +189,7 @@ export class JobSubmitter {
     const limits = deps.accounts.effectiveRateLimits(account);
     const model = resolveModel(deps.catalog, body.model, body.task);
     if (deps.providers.unservedModels.includes(model)) throw new ModelUnavailable(model);
+    this.checkServable(model, body);
     for (const fallback of body.fallback_models ?? []) {
       if (!catalogModel(deps.catalog, fallback)) {
         throw new InvalidInput(`Unknown fallback model "${fallback}".`, {

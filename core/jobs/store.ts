@@ -30,6 +30,10 @@ export interface JobAttempt {
   outcome: string;
   duration_ms: number;
   error?: string;
+  /** How the deployment served the request differently from how it was asked ("16:9 served as 1536x1024"). */
+  adaptations?: string[];
+  /** What the upstream reported using (OpenAI's tokens, Gemini's usageMetadata). */
+  upstream_usage?: Record<string, number>;
   at: Date;
 }
 

@@ -8,7 +8,7 @@ interface AccountBody {
   plan: string;
   balance: { available: number; plan_credits: number; purchased_credits: number; held: number };
   period: { start: string; end: string } | null;
-  rate_limits: { requests_per_second: number; concurrent_jobs: number };
+  rate_limits: { requests_per_second: number; concurrent_jobs: number; reads_per_second: number };
 }
 
 describe('accounts, keys and the admin API', () => {
@@ -23,7 +23,11 @@ describe('accounts, keys and the admin API', () => {
     expect(created.status).toBe(201);
     expect(created.body.plan).toBe('trial');
     expect(created.body.balance.available).toBe(25);
-    expect(created.body.rate_limits).toEqual({ requests_per_second: 1, concurrent_jobs: 2 });
+    expect(created.body.rate_limits).toEqual({
+      requests_per_second: 1,
+      concurrent_jobs: 2,
+      reads_per_second: 10,
+    });
   });
 
   it('refuses a missing or wrong admin token with 401', async () => {
@@ -103,7 +107,11 @@ describe('accounts, keys and the admin API', () => {
       status: 'suspended',
       rate_limits: { concurrent_jobs: 500 },
     });
-    expect(patched.body.rate_limits).toEqual({ requests_per_second: 5, concurrent_jobs: 500 });
+    expect(patched.body.rate_limits).toEqual({
+      requests_per_second: 5,
+      concurrent_jobs: 500,
+      reads_per_second: 50,
+    });
     const refused = await easel.call<{ error: { code: string } }>('GET', '/v1/account', { token: key });
     expect(refused.status).toBe(403);
     expect(refused.body.error.code).toBe('account_suspended');

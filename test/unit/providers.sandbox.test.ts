@@ -1,6 +1,6 @@
 import { PNG } from 'pngjs';
 import { createSandboxProvider, parseSandboxOptions } from '../../providers/sandbox';
-import { createProvider, providerFactories } from '../../providers/registry';
+import { createProvider, providerTypes } from '../../providers/registry';
 import {
   ASPECT_RATIOS,
   dimensionsFor,
@@ -259,7 +259,14 @@ describe('provider registry', () => {
   it('builds each provider type by name', () => {
     expect(createProvider('sandbox', { deploymentId: 's', options: {} }).type).toBe('sandbox');
     expect(createProvider('bfl', { deploymentId: 'b', options: {}, apiKey: 'k' }).type).toBe('bfl');
-    expect(Object.keys(providerFactories).sort()).toEqual(['bfl', 'sandbox']);
+    expect(Object.keys(providerTypes).sort()).toEqual([
+      'azure-openai',
+      'bfl',
+      'gemini',
+      'ideogram',
+      'openai',
+      'sandbox',
+    ]);
   });
 
   it('names the known types when asked for an unknown one', () => {

@@ -1,0 +1,75 @@
+/**
+ * The deployments a vendor's key in the environment gives without a config file: the default
+ * model map (upstream ids and what one image costs us there, in integer micro-dollars, at the
+ * adapters' default quality and about 1 MP). Dated 2026-12; the config file replaces all of it.
+ *
+ * - OpenAI: gpt-image-1 at medium quality, 1024x1024 (1,056 output tokens at $40/M).
+ * - Gemini: nano-banana is gemini-2.5-flash-image (1,290 output tokens at $30/M; Google lists its
+ *   shutdown as "earliest October 2026" — change the id here when it goes); nano-banana-2 is
+ *   gemini-3.1-flash-image at 1K (1,120 tokens at $60/M; its -preview id was shut down 2026-06-25).
+ * - Ideogram: ideogram-v3 at the DEFAULT rendering speed ($0.06).
+ * - BFL: flux-2-flex and flux-2-max at 1 MP (list prices).
+ * - Azure OpenAI: the deployment name of gpt-image-1 comes from the environment too.
+ */
+export interface ZeroConfigDeployment {
+  id: string;
+  type: string;
+  /** Every variable that must be set for the deployment to exist; the first holds the API key. */
+  env: string[];
+  /** An optional variable overriding the base URL (a proxy, a regional endpoint). */
+  base_url_env: string;
+  /** Base URL from a required variable (Azure's resource endpoint) rather than the adapter's default. */
+  base_url_from_required_env?: string;
+  models: Record<string, { upstream_model: string; upstream_model_env?: string; cost_usd_micros: number }>;
+}
+
+export const ZERO_CONFIG_DEPLOYMENTS: readonly ZeroConfigDeployment[] = [
+  {
+    id: 'openai',
+    type: 'openai',
+    env: ['OPENAI_API_KEY'],
+    base_url_env: 'OPENAI_BASE_URL',
+    models: { 'gpt-image-1': { upstream_model: 'gpt-image-1', cost_usd_micros: 42_240 } },
+  },
+  {
+    id: 'azure-openai',
+    type: 'azure-openai',
+    env: ['AZURE_OPENAI_API_KEY', 'AZURE_OPENAI_ENDPOINT', 'AZURE_OPENAI_IMAGE_DEPLOYMENT'],
+    base_url_env: 'AZURE_OPENAI_ENDPOINT',
+    base_url_from_required_env: 'AZURE_OPENAI_ENDPOINT',
+    models: {
+      'gpt-image-1': {
+        upstream_model: '',
+        upstream_model_env: 'AZURE_OPENAI_IMAGE_DEPLOYMENT',
+        cost_usd_micros: 42_240,
+      },
+    },
+  },
+  {
+    id: 'gemini',
+    type: 'gemini',
+    env: ['GEMINI_API_KEY'],
+    base_url_env: 'GEMINI_BASE_URL',
+    models: {
+      'nano-banana': { upstream_model: 'gemini-2.5-flash-image', cost_usd_micros: 38_700 },
+      'nano-banana-2': { upstream_model: 'gemini-3.1-flash-image', cost_usd_micros: 67_200 },
+    },
+  },
+  {
+    id: 'ideogram',
+    type: 'ideogram',
+    env: ['IDEOGRAM_API_KEY'],
+    base_url_env: 'IDEOGRAM_BASE_URL',
+    models: { 'ideogram-v3': { upstream_model: 'ideogram-v3', cost_usd_micros: 60_000 } },
+  },
+  {
+    id: 'bfl',
+    type: 'bfl',
+    env: ['BFL_API_KEY'],
+    base_url_env: 'BFL_BASE_URL',
+    models: {
+      'flux-2-flex': { upstream_model: 'flux-2-flex', cost_usd_micros: 60_000 },
+      'flux-2-max': { upstream_model: 'flux-2-max', cost_usd_micros: 70_000 },
+    },
+  },
+];
