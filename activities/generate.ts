@@ -40,8 +40,9 @@ export function createGenerateActivity(deps: GenerateDeps) {
           resume: job?.upstream,
           attemptFailed: (attempt) => writer.addAttempt(attempt),
           upstreamJob: (upstream) =>
-            writer.update(upstream ? { upstream } : { upstream: null, progress: null }),
+            writer.update(upstream ? { upstream } : { upstream: null, progress: null, queue_position: null }),
           progress: (progress) => writer.progress(progress),
+          queuePosition: (position) => writer.queuePosition(position),
           heartbeat: (details) => heartbeat(details),
         });
       } catch (err) {

@@ -9,6 +9,7 @@ import type { JobAttempt, JobStore } from '../core/jobs/store';
 export class JobWriter {
   private chain: Promise<void> = Promise.resolve();
   private lastProgress: number | undefined;
+  private lastQueuePosition: number | null | undefined;
 
   constructor(
     private readonly jobs: Pick<JobStore, 'update' | 'addAttempt'>,
@@ -28,6 +29,13 @@ export class JobWriter {
     if (progress >= 1 || progress === this.lastProgress) return this.chain;
     this.lastProgress = progress;
     return this.update({ progress });
+  }
+
+  /** Records the upstream queue position when it moved. */
+  queuePosition(position: number | null): Promise<void> {
+    if (position === this.lastQueuePosition) return this.chain;
+    this.lastQueuePosition = position;
+    return this.update({ queue_position: position });
   }
 
   addAttempt(attempt: JobAttempt): Promise<void> {

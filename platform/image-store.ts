@@ -70,7 +70,7 @@ export class LocalDiskImageStore implements ImageStore {
   }
 }
 
-/** Width and height from a PNG or JPEG header; undefined for other formats. */
+/** Width and height from a PNG, JPEG or WebP header; undefined for other formats. */
 export function imageDimensions(bytes: Uint8Array): { width: number; height: number } | undefined {
   const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (view.length >= 24 && view.readUInt32BE(0) === 0x89504e47) {
@@ -86,6 +86,25 @@ export function imageDimensions(bytes: Uint8Array): { width: number; height: num
         return { height: view.readUInt16BE(offset + 5), width: view.readUInt16BE(offset + 7) };
       }
       offset += 2 + length;
+    }
+  }
+  if (
+    view.length >= 30 &&
+    view.toString('ascii', 0, 4) === 'RIFF' &&
+    view.toString('ascii', 8, 12) === 'WEBP'
+  ) {
+    switch (view.toString('ascii', 12, 16)) {
+      case 'VP8 ': // lossy: 14-bit sizes after the key frame's start code
+        return { width: view.readUInt16LE(26) & 0x3fff, height: view.readUInt16LE(28) & 0x3fff };
+      case 'VP8L': {
+        // lossless: 14-bit width-1 and height-1 packed after the signature byte
+        const bits = view.readUInt32LE(21);
+        return { width: (bits & 0x3fff) + 1, height: ((bits >> 14) & 0x3fff) + 1 };
+      }
+      case 'VP8X': // extended: 24-bit canvas width-1 and height-1
+        return { width: view.readUIntLE(24, 3) + 1, height: view.readUIntLE(27, 3) + 1 };
+      default:
+        return undefined;
     }
   }
   return undefined;

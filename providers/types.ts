@@ -38,6 +38,11 @@ export interface GenerationRequest {
   maskUrl?: string;
   /** The image format asked for; when absent the deployment's own default. */
   outputFormat?: OutputFormat;
+  /**
+   * Easel's id for this upstream request (the job id and attempt): sent as the host's
+   * idempotency key where it has one, so that a retried submit cannot start a second job there.
+   */
+  idempotencyKey?: string;
 }
 
 /**
@@ -63,10 +68,21 @@ export interface ModelCapabilities {
 /** Token or unit counts an upstream reported for one call (OpenAI's `usage`), recorded on the attempt. */
 export type UpstreamUsage = Record<string, number>;
 
+/**
+ * What one image of a job is. Most upstreams make `image`s. Midjourney makes one 2×2 `grid` per
+ * generation and its four `candidate`s (the grid's quarters, upscaled): one generation is one
+ * image in the catalog's sense (charged once), and the job returns the four candidates and the grid.
+ */
+export type ImageRole = 'image' | 'candidate' | 'grid';
+
 /** One image as the upstream produced it: inline bytes, or a (usually expiring) URL to fetch. */
-export type UpstreamImage =
+export type UpstreamImage = (
   | { kind: 'bytes'; data: Uint8Array; contentType: string; width?: number; height?: number }
-  | { kind: 'url'; url: string; contentType?: string; width?: number; height?: number };
+  | { kind: 'url'; url: string; contentType?: string; width?: number; height?: number }
+) & {
+  /** Absent: `image`. */
+  role?: ImageRole;
+};
 
 export type SubmitResult =
   | { status: 'completed'; images: UpstreamImage[]; usage?: UpstreamUsage }
@@ -74,7 +90,13 @@ export type SubmitResult =
 
 export type PollResult =
   | { status: 'completed'; images: UpstreamImage[]; usage?: UpstreamUsage }
-  | { status: 'pending'; progress?: number; pollAfterMs?: number };
+  | {
+      status: 'pending';
+      progress?: number;
+      /** Place in the upstream's queue (0: next), for a job not yet running there. */
+      queuePosition?: number;
+      pollAfterMs?: number;
+    };
 
 /** The small set of outcomes that routing, retries and metrics all speak. */
 export type ProviderOutcome =

@@ -4,11 +4,15 @@ import type { ModelCapabilities } from '../providers/types';
 import { deploymentsFor, type Deployment, type ProviderConfig } from './deployments';
 
 /** A request parameter a deployment cannot serve as asked, in the API's own field names. */
-export type UnmetParameter = 'n' | 'seed' | 'negative_prompt' | 'image_urls' | 'aspect_ratio';
+export type UnmetParameter =
+  'n' | 'seed' | 'negative_prompt' | 'image_urls' | 'aspect_ratio' | 'output_format';
 
 /** What of the request these capabilities cannot serve as asked (empty: they can serve all of it). */
 export function unmetParameters(
-  request: Pick<JobRequest, 'n' | 'seed' | 'negative_prompt' | 'image_urls' | 'aspect_ratio'>,
+  request: Pick<
+    JobRequest,
+    'n' | 'seed' | 'negative_prompt' | 'image_urls' | 'aspect_ratio' | 'output_format'
+  >,
   capabilities: ModelCapabilities,
 ): UnmetParameter[] {
   const unmet: UnmetParameter[] = [];
@@ -17,6 +21,8 @@ export function unmetParameters(
   if (request.negative_prompt !== undefined && !capabilities.negativePrompt) unmet.push('negative_prompt');
   if ((request.image_urls?.length ?? 0) > capabilities.maxReferenceImages) unmet.push('image_urls');
   if (!capabilities.aspectRatios.includes(request.aspect_ratio)) unmet.push('aspect_ratio');
+  if (request.output_format !== undefined && !capabilities.outputFormats.includes(request.output_format))
+    unmet.push('output_format');
   return unmet;
 }
 

@@ -46,7 +46,13 @@ export async function materialiseImages(
       height: image.height ?? fallbackSize.height,
     };
     const key = await options.store.put(bytes, contentType);
-    stored.push({ key, ...size, content_type: contentType, bytes: bytes.byteLength });
+    stored.push({
+      key,
+      ...size,
+      content_type: contentType,
+      bytes: bytes.byteLength,
+      ...(image.role && image.role !== 'image' && { role: image.role }),
+    });
   }
   return stored;
 }

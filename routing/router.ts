@@ -46,6 +46,8 @@ export interface GenerationHooks {
   /** An asynchronous upstream job was accepted (null: the attempt holding it failed). */
   upstreamJob(upstream: UpstreamJobRef | null): Promise<void>;
   progress(progress: number): Promise<void>;
+  /** Where the job waits in the upstream's queue (null: not waiting there). */
+  queuePosition?(position: number | null): Promise<void>;
   heartbeat(details?: unknown): void;
 }
 
@@ -226,7 +228,12 @@ export class ImageRouter {
     const adapter = deps.adapters.get(deployment.id);
     if (!adapter) throw new ProviderError('error', `deployment ${deployment.id} has no adapter`);
     const r = input.request;
-    const request = generationRequest(input, deployment, model);
+    // One key per upstream request: a retry after a failure is a new request, a retried submit
+    // of the same attempt (a crash before its id was saved) is the same one.
+    const request = {
+      ...generationRequest(input, deployment, model),
+      idempotencyKey: `${input.jobId}-${hooks.earlierAttempts.length}-${deployment.id}`,
+    };
     // The caller aborts the call's signal on the attempt's timeout and on the job's cancellation.
     const work = async (signal: AbortSignal) => {
       const done = await runUpstreamJob(adapter, request, resumeJobId, {
@@ -236,6 +243,7 @@ export class ImageRouter {
         accepted: (jobId) =>
           hooks.upstreamJob({ deployment: deployment.id, model, job_id: jobId, submitted_at: new Date() }),
         progress: (progress) => hooks.progress(progress),
+        queuePosition: async (position) => hooks.queuePosition?.(position),
         polled: (jobId) => hooks.heartbeat({ upstreamJobId: jobId }),
         upstreamCancelled: (jobId, result) => this.reportUpstreamCancel(input, deployment, jobId, result),
       });
@@ -300,5 +308,6 @@ function generationRequest(input: GenerateInput, deployment: Deployment, model: 
     ...(r.negative_prompt !== undefined && { negativePrompt: r.negative_prompt }),
     ...(r.seed !== undefined && { seed: r.seed }),
     ...(r.image_urls !== undefined && { imageUrls: r.image_urls }),
+    ...(r.output_format !== undefined && { outputFormat: r.output_format }),
   };
 }

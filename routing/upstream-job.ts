@@ -21,6 +21,8 @@ export interface UpstreamJobHooks {
   /** An asynchronous upstream job was accepted: saved before any polling, so a crash can resume it. */
   accepted(upstreamJobId: string): Promise<void>;
   progress(progress: number): Promise<void>;
+  /** The upstream's queue position of a job waiting there (null once it runs). */
+  queuePosition?(position: number | null): Promise<void>;
   /** Called after every poll (the activity heartbeats with the upstream job id). */
   polled(upstreamJobId: string): void;
   /** The job was cancelled with this upstream job in flight; says how cancelling it upstream went. */
@@ -63,6 +65,7 @@ export async function runUpstreamJob(
       hooks.polled(upstreamJobId);
       if (result.status === 'completed') return completed(result);
       if (result.progress !== undefined) await hooks.progress(result.progress);
+      await hooks.queuePosition?.(result.queuePosition ?? null);
       wait = result.pollAfterMs ?? hooks.pollIntervalMs;
     }
   };

@@ -26,7 +26,7 @@ import { MovementConflict, MovementRefused, type Ledger, type Reservation } from
 import { NO_FAILPOINTS, parseFailpoints, type Failpoints } from '../../platform/failpoints';
 import type { Logger } from '../../platform/logger';
 import type { ProviderConfig } from '../../routing/deployments';
-import { ASPECT_RATIOS } from '../../providers/types';
+import { ASPECT_RATIOS, OUTPUT_FORMATS, type OutputFormat } from '../../providers/types';
 import { ApiError, tooManyRequests } from '../errors';
 import { currentAccount } from '../middleware';
 import type { RequestRateLimiter } from '../rate-limit';
@@ -50,6 +50,8 @@ export const imagineBody = z.strictObject({
   seed: z.number().int().min(0).max(4_294_967_295).optional(),
   negative_prompt: z.string().max(2_000).optional(),
   image_urls: z.array(httpUrl).max(8).optional(),
+  /** The image format; absent, each provider's default (PNG for most). */
+  output_format: z.enum(OUTPUT_FORMATS as [OutputFormat, ...OutputFormat[]]).optional(),
   webhook_url: httpUrl.optional(),
   metadata: z
     // zod's records drop a `__proto__` key without a word (JSON.parse makes it an own key): refuse it.
@@ -219,6 +221,7 @@ export class JobSubmitter {
       ...(body.negative_prompt !== undefined && { negative_prompt: body.negative_prompt }),
       ...(body.seed !== undefined && { seed: body.seed }),
       ...(body.image_urls !== undefined && { image_urls: body.image_urls }),
+      ...(body.output_format !== undefined && { output_format: body.output_format }),
       ...(body.webhook_url !== undefined && { webhook_url: body.webhook_url }),
       ...(body.metadata !== undefined && { metadata: body.metadata }),
       ...(body.fallback_models !== undefined && { fallback_models: body.fallback_models }),

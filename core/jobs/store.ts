@@ -1,6 +1,6 @@
 import mongoose, { Schema, type Connection, type Model } from 'mongoose';
 import { isDuplicateKey, typedCollection } from '../../platform/db';
-import type { AspectRatio } from '../../providers/types';
+import type { AspectRatio, ImageRole, OutputFormat } from '../../providers/types';
 import type { Reservation } from '../ledger/balances';
 
 export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'canceled';
@@ -19,6 +19,7 @@ export interface JobRequest {
   aspect_ratio: AspectRatio;
   seed?: number;
   image_urls?: string[];
+  output_format?: OutputFormat;
   webhook_url?: string;
   metadata?: Record<string, string>;
   fallback_models?: string[];
@@ -40,6 +41,8 @@ export interface JobAttempt {
 export interface StoredImage {
   /** Key in the image store; the URL is derived from it when the job is read. */
   key: string;
+  /** Absent: `image`. Midjourney's generations store their `grid` and four `candidate`s. */
+  role?: ImageRole;
   width: number;
   height: number;
   content_type: string;
@@ -123,6 +126,8 @@ export interface JobRecord {
   attempts: JobAttempt[];
   error?: JobError | null;
   progress?: number | null;
+  /** The job's place in the upstream's queue while it waits there (0: next). */
+  queue_position?: number | null;
   /** The asynchronous upstream job in flight: a retried activity resumes polling it. */
   upstream?: UpstreamJobRef | null;
   webhook_state?: WebhookState | null;
@@ -156,6 +161,7 @@ const jobSchema = new Schema<JobRecord>(
     attempts: { type: Schema.Types.Mixed, default: [] },
     error: { type: Schema.Types.Mixed, default: null },
     progress: { type: Number, default: null },
+    queue_position: { type: Number, default: null },
     upstream: { type: Schema.Types.Mixed, default: null },
     webhook_state: { type: String, default: null },
     images_deleted_at: { type: Date, default: null },

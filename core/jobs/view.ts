@@ -1,4 +1,4 @@
-import type { AspectRatio } from '../../providers/types';
+import type { AspectRatio, ImageRole, OutputFormat } from '../../providers/types';
 import type { JobError, JobRecord, JobStatus, WebhookAttempt, WebhookState } from './store';
 
 export const SANDBOX_NOTICE =
@@ -6,6 +6,8 @@ export const SANDBOX_NOTICE =
 
 export interface JobImageView {
   url: string;
+  /** `image`; for Midjourney, its generation's `grid` and four `candidate`s. */
+  role: ImageRole;
   width: number;
   height: number;
   content_type: string;
@@ -17,6 +19,8 @@ export interface JobAttemptView {
   outcome: string;
   duration_ms: number;
   error?: string;
+  adaptations?: string[];
+  upstream_usage?: Record<string, number>;
 }
 
 export type WebhookAttemptView = Omit<WebhookAttempt, 'at'> & { at: string };
@@ -37,9 +41,12 @@ export interface JobView {
   n: number;
   aspect_ratio: AspectRatio;
   seed?: number;
+  output_format?: OutputFormat;
   credits_reserved: number;
   credits_charged: number;
   progress: number | null;
+  /** Where the job waits in the upstream's queue (0: next); null when it is not waiting there. */
+  queue_position: number | null;
   images: JobImageView[];
   error: JobError | null;
   attempts: JobAttemptView[];
@@ -76,11 +83,14 @@ export function presentJob(job: JobRecord, images: ImageLinks): JobView {
     n: r.n,
     aspect_ratio: r.aspect_ratio,
     ...(r.seed !== undefined && { seed: r.seed }),
+    ...(r.output_format !== undefined && { output_format: r.output_format }),
     credits_reserved: job.credits_reserved,
     credits_charged: job.credits_charged,
     progress: job.progress ?? null,
+    queue_position: job.queue_position ?? null,
     images: job.images.map((img) => ({
       url: images.url(img.key, job.account_id),
+      role: img.role ?? 'image',
       width: img.width,
       height: img.height,
       content_type: img.content_type,
@@ -92,6 +102,8 @@ export function presentJob(job: JobRecord, images: ImageLinks): JobView {
       outcome: a.outcome,
       duration_ms: a.duration_ms,
       ...(a.error !== undefined && { error: a.error }),
+      ...(a.adaptations !== undefined && { adaptations: a.adaptations }),
+      ...(a.upstream_usage !== undefined && { upstream_usage: a.upstream_usage }),
     })),
     ...(r.fallback_models !== undefined && { fallback_models: r.fallback_models }),
     ...(r.webhook_url !== undefined && {

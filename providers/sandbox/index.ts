@@ -5,20 +5,22 @@ import { abortedCall, decodeJobId, encodeJobId, parseAdapterOptions } from '../s
 import {
   ASPECT_RATIOS,
   dimensionsFor,
+  OUTPUT_FORMATS,
   ProviderError,
   type AspectRatio,
   type GenerationRequest,
   type ImageProvider,
   type ModelCapabilities,
+  type OutputFormat,
   type PollResult,
   type ProviderCallContext,
   type ProviderSettings,
   type SubmitResult,
   type UpstreamImage,
 } from '../types';
-import { renderSandboxImage } from './render';
+import { renderSandboxImageAs } from './render';
 
-export { renderSandboxImage, type SandboxImageSpec } from './render';
+export { renderSandboxImage, renderSandboxImageAs, type SandboxImageSpec } from './render';
 
 /**
  * Prompt tokens that make the sandbox misbehave on purpose, so demos and tests can trigger each
@@ -95,6 +97,7 @@ export function createSandboxProvider(
         submittedAt: now(),
         latencyMs: options.latency_ms,
         nonce: randomBytes(6).toString('base64url'),
+        ...(request.outputFormat !== undefined && { format: request.outputFormat }),
       };
 
       if (options.mode === 'async') {
@@ -107,7 +110,7 @@ export function createSandboxProvider(
       if (failsRandomly) throw simulatedFailure();
       throwForPromptTokens(job.prompt);
       context.onProgress?.(1);
-      return { status: 'completed', images: renderJob(job) };
+      return { status: 'completed', images: await renderJob(job) };
     },
 
     async poll(upstreamJobId: string, context: ProviderCallContext): Promise<PollResult> {
@@ -130,7 +133,7 @@ export function createSandboxProvider(
       }
       throwForPromptTokens(job.prompt);
       context.onProgress?.(1);
-      return { status: 'completed', images: renderJob(job) };
+      return { status: 'completed', images: await renderJob(job) };
     },
 
     /**
@@ -152,7 +155,7 @@ const MAX_REMEMBERED_CANCELS = 10_000;
 
 /**
  * The sandbox stands in for any model and takes every parameter (a negative prompt, reference
- * images and a mask are accepted and do not change the picture); it draws PNGs only.
+ * images and a mask are accepted and do not change the picture); it draws PNG, JPEG or WebP.
  */
 export const SANDBOX_CAPABILITIES: ModelCapabilities = {
   maxImages: 10,
@@ -161,7 +164,7 @@ export const SANDBOX_CAPABILITIES: ModelCapabilities = {
   maxReferenceImages: 16,
   mask: true,
   aspectRatios: ASPECT_RATIOS,
-  outputFormats: ['png'],
+  outputFormats: OUTPUT_FORMATS,
   cancel: true,
 };
 
@@ -177,6 +180,7 @@ const sandboxJobSchema = z.object({
   submittedAt: z.number(),
   latencyMs: z.number().min(0),
   nonce: z.string(),
+  format: z.enum(OUTPUT_FORMATS as [OutputFormat, ...OutputFormat[]]).optional(),
 });
 
 type SandboxJob = z.output<typeof sandboxJobSchema>;
@@ -202,15 +206,21 @@ function validateRequest(request: GenerationRequest): void {
   if (request.seed !== undefined && !Number.isInteger(request.seed)) throw reject('seed must be an integer');
 }
 
-function renderJob(job: SandboxJob): UpstreamImage[] {
+async function renderJob(job: SandboxJob): Promise<UpstreamImage[]> {
   const { width, height } = dimensionsFor(job.aspectRatio, job.longSide);
-  return Array.from({ length: job.n }, (_, index) => ({
-    kind: 'bytes' as const,
-    data: renderSandboxImage({ model: job.model, prompt: job.prompt, seed: job.seed, index, width, height }),
-    contentType: 'image/png',
-    width,
-    height,
-  }));
+  const format = job.format ?? 'png';
+  return Promise.all(
+    Array.from({ length: job.n }, async (_, index) => ({
+      kind: 'bytes' as const,
+      data: await renderSandboxImageAs(
+        { model: job.model, prompt: job.prompt, seed: job.seed, index, width, height },
+        format,
+      ),
+      contentType: `image/${format}`,
+      width,
+      height,
+    })),
+  );
 }
 
 function hasToken(prompt: string, token: string): boolean {

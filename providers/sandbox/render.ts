@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
 import { PNG } from 'pngjs';
+import sharp from 'sharp';
+import type { OutputFormat } from '../types';
 
 export interface SandboxImageSpec {
   model: string;
@@ -86,4 +88,13 @@ function buildPalette(colours: [number, number, number][]): Uint8Array {
     for (let c = 0; c < 3; c++) palette[i * 3 + c] = Math.round((from[c] ?? 0) * (1 - s) + (to[c] ?? 0) * s);
   }
   return palette;
+}
+
+/** The sandbox's picture in the format asked for (PNG as drawn; JPEG and WebP encoded by sharp). */
+export async function renderSandboxImageAs(spec: SandboxImageSpec, format: OutputFormat): Promise<Buffer> {
+  const png = renderSandboxImage(spec);
+  if (format === 'png') return png;
+  return format === 'jpeg'
+    ? sharp(png).jpeg({ quality: 85 }).toBuffer()
+    : sharp(png).webp({ quality: 85 }).toBuffer();
 }

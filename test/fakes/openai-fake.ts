@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { PNG } from 'pngjs';
-import { renderSandboxImage } from '../../providers/sandbox/render';
+import { renderSandboxImageAs } from '../../providers/sandbox/render';
+import type { OutputFormat } from '../../providers/types';
 
 /**
  * A fake of OpenAI's Images API for the GPT image models on a real HTTP port, serving both
@@ -29,8 +30,7 @@ import { renderSandboxImage } from '../../providers/sandbox/render';
  * `latencyMs` (the real gpt-image-1 takes tens of seconds), `ImagesResponse` with `b64_json`
  * images of the asked size and token `usage` from OpenAI's published output-token table.
  *
- * What it does not reproduce: jpeg and webp encoding (no encoder is installed, so every image is a
- * PNG whatever `output_format` says, while the response's `output_format` echoes the request);
+ * Images come in the `output_format` asked for (PNG, JPEG or WebP). What it does not reproduce:
  * transparent pixels; streaming (`stream: true` is refused with code `fake_unsupported`); JSON
  * edits (`images` with `image_url`/`file_id`); DALL·E models; the real input-token counts (text
  * tokens are characters/4 and each reference image a fixed 194 tokens).
@@ -747,7 +747,7 @@ export class OpenaiFake {
     };
   }
 
-  private generate(
+  private async generate(
     req: IncomingMessage,
     url: URL,
     flavour: 'openai' | 'azure',
@@ -757,7 +757,7 @@ export class OpenaiFake {
     input: { fields: Record<string, unknown>; files: (OpenaiFakeFile & { bytes: Buffer })[] },
     fault: OpenaiFault | undefined,
     key: string,
-  ): ApiError {
+  ): Promise<ApiError> {
     const { fields, files } = input;
     const prompt = fields.prompt as string;
     const n = (integer(fields.n ?? undefined, operation === 'edits') as number | undefined) ?? 1;
@@ -790,9 +790,12 @@ export class OpenaiFake {
     });
 
     const headers = { 'x-request-id': `req_${id.replace(/-/g, '')}`, ...this.rateHeaders(key) };
-    const images = Array.from(
-      { length: fault?.malformed === 'too_few' ? Math.max(0, n - 1) : n },
-      (_, index) => renderSandboxImage({ model, prompt, index, width, height }).toString('base64'),
+    const images = await Promise.all(
+      Array.from({ length: fault?.malformed === 'too_few' ? Math.max(0, n - 1) : n }, async (_, index) =>
+        (
+          await renderSandboxImageAs({ model, prompt, index, width, height }, format as OutputFormat)
+        ).toString('base64'),
+      ),
     );
     const textTokens = Math.ceil(prompt.length / 4);
     const imageTokens = files.filter((f) => f.field !== 'mask').length * IMAGE_INPUT_TOKENS;

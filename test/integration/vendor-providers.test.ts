@@ -136,6 +136,30 @@ describe('vendor providers end to end', () => {
     },
   );
 
+  it.each([
+    ['jpeg', 'image/jpeg'],
+    ['webp', 'image/webp'],
+  ] as const)('stores gpt-image-1 images as %s when asked', async (format, contentType) => {
+    const r = await submit({ model: 'gpt-image-1', prompt: `a ${format} poster`, output_format: format });
+    expect(r.status).toBe(202);
+    const job = await finished(r.body.id);
+    expect(job).toMatchObject({ status: 'succeeded', output_format: format });
+    const [image] = job.images;
+    expect(image).toMatchObject({ content_type: contentType, width: 1024, height: 1024 });
+    const res = await fetch(image!.url);
+    expect(res.headers.get('content-type')).toBe(contentType);
+    expect(imageDimensions(new Uint8Array(await res.arrayBuffer()))).toEqual({ width: 1024, height: 1024 });
+  });
+
+  it('refuses a format the only provider of a model cannot make, naming the models that can', async () => {
+    const r = await submit({ model: 'ideogram-v3', prompt: 'a poster', output_format: 'jpeg' });
+    expect(r.status).toBe(400);
+    expect(r.body.error).toMatchObject({
+      code: 'unsupported_parameters',
+      details: { parameters: ['output_format'], models_accepting_request: ['gpt-image-1'] },
+    });
+  });
+
   it('fails a job Gemini answers with a safety block (HTTP 200) as content_policy and releases its credits', async () => {
     const before = await balance();
     const r = await submit({

@@ -91,7 +91,7 @@ describe('generateImages activity', () => {
     await expect(new MockActivityEnvironment().run(generateImages, input)).resolves.toEqual(success);
     expect(writes).toEqual([
       'attempt a:error',
-      'update {"upstream":null,"progress":null}',
+      'update {"upstream":null,"progress":null,"queue_position":null}',
       'update {"upstream":{"deployment":"b","model":"flux-2-dev","job_id":"up-1","submitted_at":"1970-01-01T00:00:00.000Z"}}',
       'update {"progress":0.25}',
     ]);

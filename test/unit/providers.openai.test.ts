@@ -178,8 +178,8 @@ describe('openai adapter against the fake Images API', () => {
       quality: 'high',
       background: 'opaque',
     });
-    // The fake cannot encode webp and answers PNG bytes: the adapter reports what the bytes are.
-    expect(result.images[0]?.contentType).toBe('image/png');
+    // The adapter reports what the bytes are.
+    expect(result.images[0]?.contentType).toBe('image/webp');
 
     await openai.submit(request({ outputFormat: 'png' }), context());
     expect(fake.submissions[1]?.fields).not.toHaveProperty('output_compression');

@@ -113,4 +113,64 @@ describe('deployment configuration', () => {
     expect(c.sandboxOnly).toBe(true);
     expect(c.unservedModels).toEqual([]);
   });
+
+  it('gives a vendor key in the environment its deployment and leaves the rest to the sandbox', () => {
+    const c = buildProviderConfig(undefined, catalog, PROVIDER_TYPES, 'defaults', {
+      GEMINI_API_KEY: 'g',
+      OPENAI_API_KEY: 'o',
+      OPENAI_BASE_URL: 'https://openai-proxy.example.com',
+    });
+    expect(c.sandboxOnly).toBe(false);
+    const byId = Object.fromEntries(c.deployments.map((d) => [d.id, d]));
+    expect(Object.keys(byId).sort()).toEqual(['gemini', 'openai', 'sandbox']);
+    expect(byId.openai).toMatchObject({
+      type: 'openai',
+      api_key_env: 'OPENAI_API_KEY',
+      base_url: 'https://openai-proxy.example.com',
+      models: { 'gpt-image-1': { upstream_model: 'gpt-image-1' } },
+    });
+    expect(byId.gemini?.models['nano-banana']?.upstream_model).toBe('gemini-2.5-flash-image');
+    expect(byId.gemini?.base_url).toBeUndefined();
+    expect(c.sandboxModels).not.toContain('gpt-image-1');
+    expect(c.sandboxModels).not.toContain('nano-banana-2');
+    expect(c.sandboxModels).toContain('midjourney');
+    expect(c.unservedModels).toEqual([]);
+  });
+
+  it('makes an Azure deployment only when its key, endpoint and deployment name are all set', () => {
+    const partial = buildProviderConfig(undefined, catalog, PROVIDER_TYPES, 'defaults', {
+      AZURE_OPENAI_API_KEY: 'a',
+      AZURE_OPENAI_ENDPOINT: 'https://res.openai.azure.com',
+    });
+    expect(partial.deployments.map((d) => d.id)).toEqual(['sandbox']);
+    const full = buildProviderConfig(undefined, catalog, PROVIDER_TYPES, 'defaults', {
+      AZURE_OPENAI_API_KEY: 'a',
+      AZURE_OPENAI_ENDPOINT: 'https://res.openai.azure.com',
+      AZURE_OPENAI_IMAGE_DEPLOYMENT: 'img-east',
+    });
+    expect(full.deployments.find((d) => d.id === 'azure-openai')).toMatchObject({
+      base_url: 'https://res.openai.azure.com',
+      models: { 'gpt-image-1': { upstream_model: 'img-east' } },
+    });
+  });
+
+  it('lets a config file that names deployments replace the zero-config ones', () => {
+    const c = buildProviderConfig(
+      {
+        deployments: [
+          {
+            id: 'only',
+            type: 'sandbox',
+            models: { 'flux-2-dev': { upstream_model: 'x', cost_usd_micros: 0 } },
+          },
+        ],
+      },
+      catalog,
+      PROVIDER_TYPES,
+      'file',
+      { OPENAI_API_KEY: 'o' },
+    );
+    expect(c.deployments.map((d) => d.id)).toEqual(['only']);
+    expect(c.unservedModels).toContain('gpt-image-1');
+  });
 });
