@@ -14,7 +14,8 @@ import { GuardedDeploymentCaller } from '../routing/caller';
 import { ProviderHealthBoard } from '../routing/health-board';
 import { ImageRouter } from '../routing/router';
 import { SharedUpstreamRate } from '../routing/upstream-rate';
-import { createOutboundPolicies } from '../routing/deployments';
+import { DeploymentLeases } from '../routing/leases';
+import { countsInFlight, createOutboundPolicies } from '../routing/deployments';
 import { createAdapters } from './config';
 import type { ProcessParts } from './domain';
 
@@ -39,6 +40,8 @@ export async function startWorker(
   const { metricsUrl } = installTemporalRuntime(logger, { metricsPort: await freePort() });
 
   const upstreamRate = new SharedUpstreamRate(services.db);
+  const leases = new DeploymentLeases(services.db);
+  await leases.init();
   const health = new ProviderHealthBoard(services.db);
   let onBreakerChange = (): void => {};
   const caller = new GuardedDeploymentCaller({
@@ -47,6 +50,7 @@ export async function startWorker(
     metrics,
     onStateChange: () => onBreakerChange(),
     acquireUpstreamSlot: (d, signal) => upstreamRate.acquire(d.id, d.requests_per_second!, signal),
+    leases: { store: leases, counted: (d) => countsInFlight(providers, d) },
   });
   cleanups.push(async () => caller.shutdown());
   const board = health.publish(() => caller.snapshot());

@@ -28,6 +28,8 @@ export class DeploymentBreakers {
 
   constructor(
     deployments: Deployment[],
+    /** max_concurrency is held across workers elsewhere (leases): opossum's per-process capacity is off. */
+    private readonly fleetWideCapacity = false,
     private readonly onStateChange: (deploymentId: string, state: BreakerState) => void = () => {},
   ) {
     for (const d of deployments) this.register(d);
@@ -46,7 +48,9 @@ export class DeploymentBreakers {
         resetTimeout: s.reset_timeout_ms,
         rollingCountTimeout: s.rolling_window_ms,
         rollingCountBuckets: 10,
-        ...(deployment.max_concurrency !== undefined && { capacity: deployment.max_concurrency }),
+        // Fleet-wide leases (routing/leases.ts) hold max_concurrency when the worker has them.
+        ...(deployment.max_concurrency !== undefined &&
+          !this.fleetWideCapacity && { capacity: deployment.max_concurrency }),
         errorFilter: (err: unknown) =>
           err instanceof CallCancelled ||
           (err instanceof ProviderError && (err.isClientError || err.outcome === 'rate_limited')),

@@ -2,6 +2,7 @@ import type { Logger } from '../platform/logger';
 import type { Metrics } from '../platform/metrics';
 import { ProviderError } from '../providers/types';
 import { DeploymentBreakers, RefusedLocally } from './breakers';
+import { AtCapacity, type DeploymentLeases, type Lease } from './leases';
 import { CoolDowns } from './cool-down';
 import type { Deployment } from './deployments';
 import type { BreakerState, DeploymentHealth } from './health';
@@ -25,6 +26,8 @@ export interface DeploymentCaller {
   /** Why the deployment should be skipped right now (cooling down after a 429), if it should. */
   unavailable(deploymentId: string): { reason: string; retryAfterMs: number } | undefined;
   recordFallback(model: string, from: string, to: string): void;
+  /** Calls in flight on these deployments across all workers (for `least_busy`; empty when not counted). */
+  busy?(deploymentIds: readonly string[]): Promise<ReadonlyMap<string, number>>;
   readonly stats: (deploymentId: string) => DeploymentStats | undefined;
 }
 
@@ -34,6 +37,11 @@ export interface GuardedCallerOptions {
   metrics?: Metrics;
   /** Waits for a slot of the deployment's upstream request rate (shared by all workers). */
   acquireUpstreamSlot?: (deployment: Deployment, signal: AbortSignal) => Promise<void>;
+  /**
+   * Calls in flight across all workers (routing/leases.ts), for the deployments `countsInFlight`
+   * names: max_concurrency then holds fleet-wide instead of per process.
+   */
+  leases?: { store: DeploymentLeases; counted: (deployment: Deployment) => boolean };
   /** Called after a breaker changes state (the health board publishes at once). */
   onStateChange?: () => void;
   clock?: () => number;
@@ -57,7 +65,7 @@ export class GuardedDeploymentCaller implements DeploymentCaller {
   constructor(private readonly options: GuardedCallerOptions) {
     this.clock = options.clock ?? Date.now;
     this.coolDowns = new CoolDowns(this.clock);
-    this.breakers = new DeploymentBreakers(options.deployments, (id, state) => {
+    this.breakers = new DeploymentBreakers(options.deployments, Boolean(options.leases), (id, state) => {
       options.metrics?.breakerState.set({ provider: id }, STATE_VALUE[state]);
       options.logger.warn({ provider: id, state }, `circuit breaker ${state.replace('_', '-')}`);
       options.onStateChange?.();
@@ -118,6 +126,7 @@ export class GuardedDeploymentCaller implements DeploymentCaller {
         throw err;
       }
     }
+    const lease = await this.takeLease(deployment, cancelled);
     const started = this.clock();
     const labels = { provider: deployment.id, model };
     try {
@@ -146,7 +155,43 @@ export class GuardedDeploymentCaller implements DeploymentCaller {
         (this.clock() - started) / 1000,
       );
       throw failure;
+    } finally {
+      await lease?.release().catch(() => undefined);
     }
+  }
+
+  /**
+   * A fleet-wide slot of the deployment, when its calls are counted: a full deployment is
+   * refused as rate limited (`at_capacity`, the next deployment is tried) or, with
+   * `overflow: wait`, waited for within the attempt's timeout.
+   */
+  private async takeLease(deployment: Deployment, cancelled?: AbortSignal): Promise<Lease | undefined> {
+    const leases = this.options.leases;
+    if (!leases?.counted(deployment)) return undefined;
+    const waitFor = AbortSignal.timeout(deployment.timeout_ms);
+    try {
+      return await leases.store.acquire(deployment.id, deployment.max_concurrency, {
+        wait: deployment.overflow === 'wait',
+        signal: cancelled ? AbortSignal.any([waitFor, cancelled]) : waitFor,
+      });
+    } catch (err) {
+      if (cancelled?.aborted) throw new CallCancelled(`${deployment.id} was not called: the job was cancelled`);
+      if (err instanceof AtCapacity || waitFor.aborted) {
+        throw new RefusedLocally(
+          'rate_limited',
+          waitFor.aborted
+            ? `${deployment.id} had no free slot within ${deployment.timeout_ms} ms (max_concurrency ${deployment.max_concurrency})`
+            : err instanceof Error ? err.message : String(err),
+          { upstreamCode: 'at_capacity' },
+        );
+      }
+      throw err;
+    }
+  }
+
+  /** Calls in flight on these deployments across all workers (for `least_busy`). */
+  async busy(deploymentIds: readonly string[]): Promise<ReadonlyMap<string, number>> {
+    return this.options.leases ? this.options.leases.store.busy(deploymentIds) : new Map();
   }
 
   recordFallback(model: string, from: string, to: string): void {

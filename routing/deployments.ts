@@ -47,7 +47,13 @@ export const deploymentSchema = z.strictObject({
   priority: z.number().int().default(0),
   /** Budget for one attempt on this deployment, submit to images (async polling included). */
   timeout_ms: z.number().int().min(100).default(120_000),
+  /** Calls in flight at once on this deployment across every worker (a GPU box's capacity). */
   max_concurrency: z.number().int().positive().optional(),
+  /**
+   * At max_concurrency: `fallback` goes on to the next deployment at once, `wait` waits for a free
+   * slot (within timeout_ms) — for the team's own GPUs first, hosted APIs only when they are down.
+   */
+  overflow: z.enum(['fallback', 'wait']).default('fallback'),
   requests_per_second: z.number().positive().optional(),
   breaker: breakerSettingsSchema.prefault({}),
   /** Try the next deployment after a content-policy refusal here (default: the job fails). */
@@ -62,7 +68,7 @@ export const deploymentSchema = z.strictObject({
 });
 export type Deployment = z.infer<typeof deploymentSchema>;
 
-export const STRATEGIES = ['weighted', 'cheapest', 'fastest', 'priority'] as const;
+export const STRATEGIES = ['weighted', 'cheapest', 'fastest', 'priority', 'least_busy'] as const;
 export type RoutingStrategy = (typeof STRATEGIES)[number];
 
 const providersSectionSchema = z.strictObject({
@@ -179,6 +185,22 @@ export function buildProviderConfig(
     sandboxModels,
     unservedModels: Object.keys(catalog.models).filter((m) => !served.has(m)),
   };
+}
+
+export function strategyFor(config: ProviderConfig, model: string): RoutingStrategy {
+  const routing = Object.hasOwn(config.routing, model) ? config.routing[model] : undefined;
+  return routing?.strategy ?? config.default_strategy;
+}
+
+/**
+ * Whether calls to a deployment are counted fleet-wide (routing/leases.ts): it has a
+ * max_concurrency, or a model it serves is routed `least_busy`.
+ */
+export function countsInFlight(config: ProviderConfig, deployment: Deployment): boolean {
+  return (
+    deployment.max_concurrency !== undefined ||
+    Object.keys(deployment.models).some((m) => strategyFor(config, m) === 'least_busy')
+  );
 }
 
 export function deploymentsFor(config: ProviderConfig, model: string): Deployment[] {

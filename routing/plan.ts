@@ -1,5 +1,5 @@
 import type { Deployment, ProviderConfig, RoutingStrategy } from './deployments';
-import { deploymentsFor } from './deployments';
+import { deploymentsFor, strategyFor } from './deployments';
 
 /** Recent behaviour of a deployment, as the worker saw it (per process). */
 export interface DeploymentStats {
@@ -21,10 +21,14 @@ export interface RoutingPlan {
 export function routingPlan(
   model: string,
   config: ProviderConfig,
-  options: { random?: () => number; stats?: (deploymentId: string) => DeploymentStats | undefined } = {},
+  options: {
+    random?: () => number;
+    stats?: (deploymentId: string) => DeploymentStats | undefined;
+    /** Calls in flight on each deployment across all workers (`least_busy`). */
+    busy?: ReadonlyMap<string, number>;
+  } = {},
 ): RoutingPlan {
-  const routing = Object.hasOwn(config.routing, model) ? config.routing[model] : undefined;
-  const strategy = routing?.strategy ?? config.default_strategy;
+  const strategy = strategyFor(config, model);
   const candidates = deploymentsFor(config, model);
   const random = options.random ?? Math.random;
   let ordered: Deployment[];
@@ -46,6 +50,12 @@ export function routingPlan(
     case 'priority':
       ordered = [...candidates].sort((a, b) => a.priority - b.priority);
       break;
+    case 'least_busy': {
+      // In flight relative to capacity (max_concurrency, else the weight); ties go by priority.
+      const load = (d: Deployment): number => (options.busy?.get(d.id) ?? 0) / (d.max_concurrency ?? d.weight);
+      ordered = [...candidates].sort((a, b) => load(a) - load(b) || a.priority - b.priority);
+      break;
+    }
   }
   return { model, strategy, deployments: ordered };
 }

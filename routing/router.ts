@@ -7,7 +7,7 @@ import type { Metrics } from '../platform/metrics';
 import { createOutboundPolicy, DEFAULT_MAX_IMAGE_BYTES, type OutboundPolicy } from '../platform/outbound';
 import { ProviderError, type GenerationRequest, type ImageProvider } from '../providers/types';
 import type { DeploymentCaller } from './caller';
-import type { Deployment, ProviderConfig } from './deployments';
+import { deploymentsFor, strategyFor, type Deployment, type ProviderConfig } from './deployments';
 import { capableDeployments } from './capabilities';
 import { materialiseImages } from './materialise';
 import { routingPlan } from './plan';
@@ -99,9 +99,14 @@ export class ImageRouter {
     let retryAfterMs: number | undefined;
 
     for (const model of [input.model, ...allowed]) {
+      const busy =
+        strategyFor(deps.providers, model) === 'least_busy' && deps.caller.busy
+          ? await deps.caller.busy(deploymentsFor(deps.providers, model).map((d) => d.id))
+          : undefined;
       const plan = routingPlan(model, deps.providers, {
         ...(deps.random && { random: deps.random }),
         stats: deps.caller.stats,
+        ...(busy && { busy }),
       });
       // Only deployments that can serve the request as asked (the API refused it if none could;
       // a fallback model whose deployments cannot is passed over). A resumed upstream job goes

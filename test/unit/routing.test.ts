@@ -174,3 +174,32 @@ describe('deployment configuration', () => {
     expect(c.unservedModels).toContain('gpt-image-1');
   });
 });
+
+describe('least_busy routing', () => {
+  const deployment = (id: string, extra: Record<string, unknown>) => ({
+    id,
+    type: 'sandbox',
+    models: { 'flux-2-dev': { upstream_model: 'x', cost_usd_micros: 0 } },
+    ...extra,
+  });
+  const c = buildProviderConfig(
+    {
+      deployments: [
+        deployment('gpu', { max_concurrency: 2, priority: 1 }),
+        deployment('hosted', { weight: 4, priority: 2 }),
+      ],
+      routing: { 'flux-2-dev': { strategy: 'least_busy' } },
+    },
+    catalog,
+    PROVIDER_TYPES,
+  );
+
+  it('prefers the deployment with the fewest calls in flight for its capacity, the owned one on a tie', () => {
+    const order = (busy: Record<string, number>) =>
+      routingPlan('flux-2-dev', c, { busy: new Map(Object.entries(busy)) }).deployments.map((d) => d.id);
+    expect(order({})).toEqual(['gpu', 'hosted']);
+    expect(order({ gpu: 1, hosted: 1 })).toEqual(['hosted', 'gpu']); // 1/2 against 1/4
+    expect(order({ gpu: 1, hosted: 2 })).toEqual(['gpu', 'hosted']); // a tie: priority
+    expect(order({ gpu: 2, hosted: 0 })).toEqual(['hosted', 'gpu']);
+  });
+});
