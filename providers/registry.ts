@@ -2,8 +2,10 @@ import { azureOpenaiCapabilities, createAzureOpenaiProvider } from './azure-open
 import { bflCapabilities, createBflProvider } from './bfl';
 import { createGeminiProvider, geminiCapabilities } from './gemini';
 import { createIdeogramProvider, ideogramCapabilities } from './ideogram';
+import { createJourneyapiProvider, journeyapiCapabilities } from './journeyapi';
 import { createOpenaiProvider, openaiCapabilities } from './openai';
 import { createSandboxProvider, SANDBOX_CAPABILITIES } from './sandbox';
+import { createTogetherProvider, togetherCapabilities } from './together';
 import type { ImageProvider, ModelCapabilities, ProviderSettings } from './types';
 
 /** One adapter type: how to build it for a deployment, and what it can do without being built. */
@@ -24,6 +26,8 @@ export const providerTypes = {
   'azure-openai': { create: createAzureOpenaiProvider, capabilities: azureOpenaiCapabilities },
   gemini: { create: createGeminiProvider, capabilities: geminiCapabilities },
   ideogram: { create: createIdeogramProvider, capabilities: ideogramCapabilities },
+  together: { create: createTogetherProvider, capabilities: togetherCapabilities },
+  journeyapi: { create: createJourneyapiProvider, capabilities: journeyapiCapabilities },
 } satisfies Record<string, ProviderType>;
 
 export type ProviderTypeName = keyof typeof providerTypes;

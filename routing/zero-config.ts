@@ -10,6 +10,11 @@
  * - Ideogram: ideogram-v3 at the DEFAULT rendering speed ($0.06).
  * - BFL: flux-2-flex and flux-2-max at 1 MP (list prices).
  * - Azure OpenAI: the deployment name of gpt-image-1 comes from the environment too.
+ * - Together: FLUX.1 [schnell] at $0.0027 (together.ai/pricing as cited 2026-05; Together's own
+ *   model list of 2026-10 says it is no longer listed — a 404 then fails over); FLUX.2 [dev] at
+ *   $0.0154 (a third-party figure, unconfirmed).
+ * - JourneyAPI: its credits per model (journeyapi.co/docs/models, read 2026-12) at the Hobby
+ *   plan's $19 / 1,100 credits = 17,273 µ$ per credit; it is the one host serving midjourney.
  */
 export interface ZeroConfigDeployment {
   id: string;
@@ -70,6 +75,33 @@ export const ZERO_CONFIG_DEPLOYMENTS: readonly ZeroConfigDeployment[] = [
     models: {
       'flux-2-flex': { upstream_model: 'flux-2-flex', cost_usd_micros: 60_000 },
       'flux-2-max': { upstream_model: 'flux-2-max', cost_usd_micros: 70_000 },
+    },
+  },
+  {
+    id: 'together',
+    type: 'together',
+    env: ['TOGETHER_API_KEY'],
+    base_url_env: 'TOGETHER_BASE_URL',
+    models: {
+      'flux-2-dev': { upstream_model: 'black-forest-labs/FLUX.2-dev', cost_usd_micros: 15_400 },
+      'flux-schnell': { upstream_model: 'black-forest-labs/FLUX.1-schnell', cost_usd_micros: 2_700 },
+    },
+  },
+  {
+    id: 'journeyapi',
+    type: 'journeyapi',
+    env: ['JOURNEYAPI_API_KEY'],
+    base_url_env: 'JOURNEYAPI_BASE_URL',
+    models: {
+      'flux-2-dev': { upstream_model: 'flux-2-dev', cost_usd_micros: 17_273 },
+      'flux-schnell': { upstream_model: 'flux-schnell', cost_usd_micros: 17_273 },
+      'nano-banana': { upstream_model: 'nano-banana', cost_usd_micros: 34_545 },
+      'gpt-image-1': { upstream_model: 'gpt-image-1', cost_usd_micros: 34_545 },
+      'flux-2-flex': { upstream_model: 'flux-2-flex', cost_usd_micros: 34_545 },
+      'nano-banana-2': { upstream_model: 'nano-banana-2', cost_usd_micros: 69_091 },
+      midjourney: { upstream_model: 'midjourney', cost_usd_micros: 69_091 },
+      'flux-2-max': { upstream_model: 'flux-2-max', cost_usd_micros: 69_091 },
+      'ideogram-v3': { upstream_model: 'ideogram-v3', cost_usd_micros: 103_636 },
     },
   },
 ];

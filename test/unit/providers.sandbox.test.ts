@@ -264,8 +264,10 @@ describe('provider registry', () => {
       'bfl',
       'gemini',
       'ideogram',
+      'journeyapi',
       'openai',
       'sandbox',
+      'together',
     ]);
   });
 
