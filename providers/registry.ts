@@ -1,8 +1,10 @@
 import { azureOpenaiCapabilities, createAzureOpenaiProvider } from './azure-openai';
 import { bflCapabilities, createBflProvider } from './bfl';
+import { comfyuiCapabilities, createComfyuiProvider } from './comfyui';
 import { createGeminiProvider, geminiCapabilities } from './gemini';
 import { createIdeogramProvider, ideogramCapabilities } from './ideogram';
 import { createJourneyapiProvider, journeyapiCapabilities } from './journeyapi';
+import { createMidjourneyProxyProvider, midjourneyProxyCapabilities } from './midjourney-proxy';
 import { createOpenaiProvider, openaiCapabilities } from './openai';
 import { createSandboxProvider, SANDBOX_CAPABILITIES } from './sandbox';
 import { createTogetherProvider, togetherCapabilities } from './together';
@@ -28,6 +30,8 @@ export const providerTypes = {
   ideogram: { create: createIdeogramProvider, capabilities: ideogramCapabilities },
   together: { create: createTogetherProvider, capabilities: togetherCapabilities },
   journeyapi: { create: createJourneyapiProvider, capabilities: journeyapiCapabilities },
+  'midjourney-proxy': { create: createMidjourneyProxyProvider, capabilities: midjourneyProxyCapabilities },
+  comfyui: { create: createComfyuiProvider, capabilities: comfyuiCapabilities },
 } satisfies Record<string, ProviderType>;
 
 export type ProviderTypeName = keyof typeof providerTypes;
@@ -52,10 +56,27 @@ export function createProvider(type: string, settings: ProviderSettings): ImageP
   return providerType(type, settings.deploymentId).create(settings);
 }
 
-/** What a deployment can do for one of its upstream models (throws on options its adapter refuses). */
+/** Capabilities by deployment (config objects live as long as the process) and upstream model. */
+const knownCapabilities = new WeakMap<object, Map<string, ModelCapabilities>>();
+
+/**
+ * What a deployment can do for one of its upstream models (throws on options its adapter
+ * refuses). Worked out once per deployment and model: some types read files to know (ComfyUI's
+ * workflow templates), and the API asks on every submit.
+ */
 export function deploymentCapabilities(
   deployment: { id: string; type: string; options: Record<string, unknown> },
   upstreamModel: string,
 ): ModelCapabilities {
-  return providerType(deployment.type, deployment.id).capabilities(upstreamModel, deployment.options);
+  let byModel = knownCapabilities.get(deployment);
+  if (!byModel) knownCapabilities.set(deployment, (byModel = new Map()));
+  let capabilities = byModel.get(upstreamModel);
+  if (!capabilities) {
+    capabilities = providerType(deployment.type, deployment.id).capabilities(
+      upstreamModel,
+      deployment.options,
+    );
+    byModel.set(upstreamModel, capabilities);
+  }
+  return capabilities;
 }

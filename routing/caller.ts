@@ -175,13 +175,16 @@ export class GuardedDeploymentCaller implements DeploymentCaller {
         signal: cancelled ? AbortSignal.any([waitFor, cancelled]) : waitFor,
       });
     } catch (err) {
-      if (cancelled?.aborted) throw new CallCancelled(`${deployment.id} was not called: the job was cancelled`);
+      if (cancelled?.aborted)
+        throw new CallCancelled(`${deployment.id} was not called: the job was cancelled`);
       if (err instanceof AtCapacity || waitFor.aborted) {
         throw new RefusedLocally(
           'rate_limited',
           waitFor.aborted
             ? `${deployment.id} had no free slot within ${deployment.timeout_ms} ms (max_concurrency ${deployment.max_concurrency})`
-            : err instanceof Error ? err.message : String(err),
+            : err instanceof Error
+              ? err.message
+              : String(err),
           { upstreamCode: 'at_capacity' },
         );
       }

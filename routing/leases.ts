@@ -55,7 +55,8 @@ export class DeploymentLeases {
     connection: Connection = mongoose.connection,
     private readonly clock: () => number = Date.now,
   ) {
-    this.leases = connection.models.DeploymentLease ?? connection.model<LeaseRecord>('DeploymentLease', leaseSchema);
+    this.leases =
+      connection.models.DeploymentLease ?? connection.model<LeaseRecord>('DeploymentLease', leaseSchema);
   }
 
   async init(): Promise<void> {
@@ -74,9 +75,13 @@ export class DeploymentLeases {
     options: { wait: boolean; signal: AbortSignal },
   ): Promise<Lease> {
     for (;;) {
-      const id = capacity === undefined ? `${deployment}~${randomBytes(6).toString('hex')}` : await this.freeSlot(deployment, capacity);
+      const id =
+        capacity === undefined
+          ? `${deployment}~${randomBytes(6).toString('hex')}`
+          : await this.freeSlot(deployment, capacity);
       if (id !== undefined && (await this.take(id, deployment))) return this.held(id);
-      if (!options.wait) throw new AtCapacity(`${deployment} is at its max_concurrency (${capacity}) across all workers`);
+      if (!options.wait)
+        throw new AtCapacity(`${deployment} is at its max_concurrency (${capacity}) across all workers`);
       await sleep(WAIT_POLL_MS, options.signal);
     }
   }
@@ -133,7 +138,10 @@ export class DeploymentLeases {
   private held(id: string): Lease {
     const renew = setInterval(() => {
       void this.leases
-        .updateOne({ _id: id, owner: this.owner }, { $set: { expires_at: new Date(this.clock() + LEASE_TTL_MS) } })
+        .updateOne(
+          { _id: id, owner: this.owner },
+          { $set: { expires_at: new Date(this.clock() + LEASE_TTL_MS) } },
+        )
         .catch(() => undefined);
     }, RENEW_EVERY_MS);
     renew.unref();

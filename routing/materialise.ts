@@ -1,3 +1,4 @@
+import { sleep } from '../platform/abort';
 import { contentTypeOf, imageDimensions, type ImageStore } from '../platform/image-store';
 import { DownloadFailed, OutboundRefused, type OutboundPolicy } from '../platform/outbound';
 import type { StoredImage } from '../core/jobs/store';
@@ -57,24 +58,38 @@ export async function materialiseImages(
   return stored;
 }
 
+/** Tries of one download: an upstream's CDN that stumbles once is tried again before giving up. */
+const DOWNLOAD_TRIES = 3;
+const DOWNLOAD_RETRY_MS = 500;
+
 async function download(
   url: string,
   options: MaterialiseOptions,
 ): Promise<{ bytes: Uint8Array; contentType: string }> {
-  try {
-    return await options.outbound.downloadImage(url, {
-      maxBytes: options.maxBytes,
-      signal: AbortSignal.any([options.signal, AbortSignal.timeout(DOWNLOAD_TIMEOUT_MS)]),
-    });
-  } catch (err) {
-    if (err instanceof DownloadFailed)
-      throw new ProviderError(
-        err.status >= 500 ? 'error' : 'rejected',
-        `image download failed with HTTP ${err.status}`,
-        { status: err.status },
-      );
-    if (err instanceof OutboundRefused)
-      throw new ProviderError('error', `image download ${err.message}`, { upstreamCode: 'download_refused' });
-    throw err;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await options.outbound.downloadImage(url, {
+        maxBytes: options.maxBytes,
+        signal: AbortSignal.any([options.signal, AbortSignal.timeout(DOWNLOAD_TIMEOUT_MS)]),
+      });
+    } catch (err) {
+      // Gone (404/410: an expired result URL), refused or cut off by the policy: no second try.
+      // Every failure is the upstream's, never the request's: routing goes on to the next deployment.
+      if (err instanceof DownloadFailed) {
+        if (err.status < 500 || attempt >= DOWNLOAD_TRIES)
+          throw new ProviderError(
+            'error',
+            `image download failed with HTTP ${err.status}${err.status === 404 || err.status === 410 ? ' (the upstream result URL expired or is gone)' : ''}`,
+            { status: err.status, upstreamCode: 'download_failed' },
+          );
+      } else if (err instanceof OutboundRefused) {
+        throw new ProviderError('error', `image download ${err.message}`, {
+          upstreamCode: 'download_refused',
+        });
+      } else if (options.signal.aborted || attempt >= DOWNLOAD_TRIES) {
+        throw err;
+      }
+      await sleep(DOWNLOAD_RETRY_MS * attempt, options.signal);
+    }
   }
 }

@@ -52,7 +52,8 @@ export function routingPlan(
       break;
     case 'least_busy': {
       // In flight relative to capacity (max_concurrency, else the weight); ties go by priority.
-      const load = (d: Deployment): number => (options.busy?.get(d.id) ?? 0) / (d.max_concurrency ?? d.weight);
+      const load = (d: Deployment): number =>
+        (options.busy?.get(d.id) ?? 0) / (d.max_concurrency ?? d.weight);
       ordered = [...candidates].sort((a, b) => load(a) - load(b) || a.priority - b.priority);
       break;
     }

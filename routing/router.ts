@@ -82,6 +82,8 @@ const DEFAULT_POLL_INTERVAL_MS = 500;
 export class ImageRouter {
   private readonly pollIntervalMs: number;
   private readonly outbound = new Map<string, OutboundPolicy>();
+  /** How cancelling each cancelled job's upstream job went, until its attempt records it. */
+  private readonly upstreamCancels = new Map<string, UpstreamCancelOutcome>();
 
   constructor(private readonly deps: ImageRouterDeps) {
     this.pollIntervalMs = deps.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
@@ -170,8 +172,24 @@ export class ImageRouter {
             attempts,
           };
         } catch (err) {
-          // A cancelled job reports the job as cancelled, not as a provider failure.
-          if (hooks.cancelled.aborted) throw new GenerationCancelled('The job was cancelled.');
+          // A cancelled job reports the job as cancelled, not as a provider failure; its attempt
+          // says whether the upstream job in flight was cancelled there too.
+          if (hooks.cancelled.aborted) {
+            const upstream = this.upstreamCancels.get(input.jobId);
+            this.upstreamCancels.delete(input.jobId);
+            if (upstream) {
+              await hooks.attemptFailed({
+                provider: deployment.id,
+                model,
+                outcome: 'canceled',
+                duration_ms: Date.now() - started,
+                error: UPSTREAM_CANCEL_WORDS[upstream.outcome],
+                upstream_cancel: upstream.outcome,
+                at: new Date(),
+              });
+            }
+            throw new GenerationCancelled('The job was cancelled.');
+          }
           const failure =
             err instanceof ProviderError
               ? err
@@ -293,6 +311,7 @@ export class ImageRouter {
     // Self-describing upstream job ids can carry the prompt: only their start goes to the log.
     const fields = { jobId: input.jobId, provider: deployment.id, upstreamJobId: upstreamJobId.slice(0, 40) };
     const logger = this.deps.logger;
+    this.upstreamCancels.set(input.jobId, result);
     if (result.outcome === 'cancelled') logger?.info(fields, 'cancelled the upstream job of a cancelled job');
     else if (result.outcome === 'unsupported')
       logger?.info(fields, 'the provider cannot cancel upstream jobs; the upstream job runs to its end');
@@ -300,6 +319,12 @@ export class ImageRouter {
       logger?.warn({ ...fields, err: result.error }, 'could not cancel the upstream job of a cancelled job');
   }
 }
+
+const UPSTREAM_CANCEL_WORDS: Record<UpstreamCancelOutcome['outcome'], string> = {
+  cancelled: 'job cancelled; the upstream job was cancelled too',
+  unsupported: 'job cancelled; this provider cannot cancel, so its upstream job ran to its end',
+  failed: 'job cancelled; cancelling the upstream job failed, it may run to its end',
+};
 
 /** The request one deployment receives for a job: its own id for the model, the job's parameters. */
 function generationRequest(input: GenerateInput, deployment: Deployment, model: string): GenerationRequest {

@@ -13,6 +13,8 @@
  * - Together: FLUX.1 [schnell] at $0.0027 (together.ai/pricing as cited 2026-05; Together's own
  *   model list of 2026-10 says it is no longer listed — a 404 then fails over); FLUX.2 [dev] at
  *   $0.0154 (a third-party figure, unconfirmed).
+ * - midjourney-proxy (self-hosted, a Midjourney subscription behind it): about one Fast GPU minute
+ *   per generation at $4 per extra Fast hour (help.midjourney.com, usagepricing.com, 2026).
  * - JourneyAPI: its credits per model (journeyapi.co/docs/models, read 2026-12) at the Hobby
  *   plan's $19 / 1,100 credits = 17,273 µ$ per credit; it is the one host serving midjourney.
  */
@@ -21,10 +23,8 @@ export interface ZeroConfigDeployment {
   type: string;
   /** Every variable that must be set for the deployment to exist; the first holds the API key. */
   env: string[];
-  /** An optional variable overriding the base URL (a proxy, a regional endpoint). */
+  /** The variable holding the base URL: optional (a proxy, a regional endpoint) unless `env` names it too. */
   base_url_env: string;
-  /** Base URL from a required variable (Azure's resource endpoint) rather than the adapter's default. */
-  base_url_from_required_env?: string;
   models: Record<string, { upstream_model: string; upstream_model_env?: string; cost_usd_micros: number }>;
 }
 
@@ -41,7 +41,6 @@ export const ZERO_CONFIG_DEPLOYMENTS: readonly ZeroConfigDeployment[] = [
     type: 'azure-openai',
     env: ['AZURE_OPENAI_API_KEY', 'AZURE_OPENAI_ENDPOINT', 'AZURE_OPENAI_IMAGE_DEPLOYMENT'],
     base_url_env: 'AZURE_OPENAI_ENDPOINT',
-    base_url_from_required_env: 'AZURE_OPENAI_ENDPOINT',
     models: {
       'gpt-image-1': {
         upstream_model: '',
@@ -103,5 +102,12 @@ export const ZERO_CONFIG_DEPLOYMENTS: readonly ZeroConfigDeployment[] = [
       'flux-2-max': { upstream_model: 'flux-2-max', cost_usd_micros: 69_091 },
       'ideogram-v3': { upstream_model: 'ideogram-v3', cost_usd_micros: 103_636 },
     },
+  },
+  {
+    id: 'midjourney-proxy',
+    type: 'midjourney-proxy',
+    env: ['MIDJOURNEY_PROXY_SECRET', 'MIDJOURNEY_PROXY_URL'],
+    base_url_env: 'MIDJOURNEY_PROXY_URL',
+    models: { midjourney: { upstream_model: 'midjourney-v7', cost_usd_micros: 66_667 } },
   },
 ];

@@ -35,6 +35,8 @@ export interface JobAttempt {
   adaptations?: string[];
   /** What the upstream reported using (OpenAI's tokens, Gemini's usageMetadata). */
   upstream_usage?: Record<string, number>;
+  /** For a job cancelled mid-attempt: whether its upstream job was cancelled there too. */
+  upstream_cancel?: 'cancelled' | 'unsupported' | 'failed';
   at: Date;
 }
 

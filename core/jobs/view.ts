@@ -21,6 +21,7 @@ export interface JobAttemptView {
   error?: string;
   adaptations?: string[];
   upstream_usage?: Record<string, number>;
+  upstream_cancel?: 'cancelled' | 'unsupported' | 'failed';
 }
 
 export type WebhookAttemptView = Omit<WebhookAttempt, 'at'> & { at: string };
@@ -104,6 +105,7 @@ export function presentJob(job: JobRecord, images: ImageLinks): JobView {
       ...(a.error !== undefined && { error: a.error }),
       ...(a.adaptations !== undefined && { adaptations: a.adaptations }),
       ...(a.upstream_usage !== undefined && { upstream_usage: a.upstream_usage }),
+      ...(a.upstream_cancel !== undefined && { upstream_cancel: a.upstream_cancel }),
     })),
     ...(r.fallback_models !== undefined && { fallback_models: r.fallback_models }),
     ...(r.webhook_url !== undefined && {

@@ -262,9 +262,11 @@ describe('provider registry', () => {
     expect(Object.keys(providerTypes).sort()).toEqual([
       'azure-openai',
       'bfl',
+      'comfyui',
       'gemini',
       'ideogram',
       'journeyapi',
+      'midjourney-proxy',
       'openai',
       'sandbox',
       'together',
