@@ -1,11 +1,13 @@
 import { azureOpenaiCapabilities, createAzureOpenaiProvider } from './azure-openai';
 import { bflCapabilities, createBflProvider } from './bfl';
 import { comfyuiCapabilities, createComfyuiProvider } from './comfyui';
+import { createFalProvider, falCapabilities } from './fal';
 import { createGeminiProvider, geminiCapabilities } from './gemini';
 import { createIdeogramProvider, ideogramCapabilities } from './ideogram';
 import { createJourneyapiProvider, journeyapiCapabilities } from './journeyapi';
 import { createMidjourneyProxyProvider, midjourneyProxyCapabilities } from './midjourney-proxy';
 import { createOpenaiProvider, openaiCapabilities } from './openai';
+import { createReplicateProvider, replicateCapabilities } from './replicate';
 import { createSandboxProvider, SANDBOX_CAPABILITIES } from './sandbox';
 import { createTogetherProvider, togetherCapabilities } from './together';
 import type { ImageProvider, ModelCapabilities, ProviderSettings } from './types';
@@ -32,6 +34,8 @@ export const providerTypes = {
   journeyapi: { create: createJourneyapiProvider, capabilities: journeyapiCapabilities },
   'midjourney-proxy': { create: createMidjourneyProxyProvider, capabilities: midjourneyProxyCapabilities },
   comfyui: { create: createComfyuiProvider, capabilities: comfyuiCapabilities },
+  replicate: { create: createReplicateProvider, capabilities: replicateCapabilities },
+  fal: { create: createFalProvider, capabilities: falCapabilities },
 } satisfies Record<string, ProviderType>;
 
 export type ProviderTypeName = keyof typeof providerTypes;
@@ -69,7 +73,7 @@ export function deploymentCapabilities(
   upstreamModel: string,
 ): ModelCapabilities {
   let byModel = knownCapabilities.get(deployment);
-  if (!byModel) knownCapabilities.set(deployment, (byModel = new Map()));
+  if (!byModel) knownCapabilities.set(deployment, (byModel = new Map<string, ModelCapabilities>()));
   let capabilities = byModel.get(upstreamModel);
   if (!capabilities) {
     capabilities = providerType(deployment.type, deployment.id).capabilities(

@@ -13,6 +13,12 @@
  * - Together: FLUX.1 [schnell] at $0.0027 (together.ai/pricing as cited 2026-05; Together's own
  *   model list of 2026-10 says it is no longer listed — a 404 then fails over); FLUX.2 [dev] at
  *   $0.0154 (a third-party figure, unconfirmed).
+ * - fal: flux/schnell $0.003/MP, flux-2-flex $0.05/MP, ideogram/v3 BALANCED $0.06 (third-party
+ *   pages quoting fal, 2026-05); FLUX.2 dev $0.012/MP, flux-2-max and the Nano Bananas are the
+ *   model owners' list prices, fal's own not verified (fal's /v1/models/pricing answers it with a key).
+ * - Replicate: flux-schnell $0.003 (replicate.com/pricing as cited 2026-05); the others are the
+ *   model owners' list prices, Replicate's own not verified; gpt-image-1 is left out (Replicate
+ *   bills it to the operator's own OpenAI key, a second secret).
  * - midjourney-proxy (self-hosted, a Midjourney subscription behind it): about one Fast GPU minute
  *   per generation at $4 per extra Fast hour (help.midjourney.com, usagepricing.com, 2026).
  * - JourneyAPI: its credits per model (journeyapi.co/docs/models, read 2026-12) at the Hobby
@@ -109,5 +115,34 @@ export const ZERO_CONFIG_DEPLOYMENTS: readonly ZeroConfigDeployment[] = [
     env: ['MIDJOURNEY_PROXY_SECRET', 'MIDJOURNEY_PROXY_URL'],
     base_url_env: 'MIDJOURNEY_PROXY_URL',
     models: { midjourney: { upstream_model: 'midjourney-v7', cost_usd_micros: 66_667 } },
+  },
+  {
+    id: 'replicate',
+    type: 'replicate',
+    env: ['REPLICATE_API_TOKEN'],
+    base_url_env: 'REPLICATE_BASE_URL',
+    models: {
+      'flux-schnell': { upstream_model: 'black-forest-labs/flux-schnell', cost_usd_micros: 3_000 },
+      'flux-2-dev': { upstream_model: 'black-forest-labs/flux-2-dev', cost_usd_micros: 12_000 },
+      'flux-2-flex': { upstream_model: 'black-forest-labs/flux-2-flex', cost_usd_micros: 60_000 },
+      'nano-banana': { upstream_model: 'google/nano-banana', cost_usd_micros: 39_000 },
+      'nano-banana-2': { upstream_model: 'google/nano-banana-2', cost_usd_micros: 67_200 },
+      'ideogram-v3': { upstream_model: 'ideogram-ai/ideogram-v3-balanced', cost_usd_micros: 60_000 },
+    },
+  },
+  {
+    id: 'fal',
+    type: 'fal',
+    env: ['FAL_KEY'],
+    base_url_env: 'FAL_BASE_URL',
+    models: {
+      'flux-2-dev': { upstream_model: 'fal-ai/flux-2', cost_usd_micros: 12_000 },
+      'flux-schnell': { upstream_model: 'fal-ai/flux/schnell', cost_usd_micros: 3_000 },
+      'flux-2-flex': { upstream_model: 'fal-ai/flux-2-flex', cost_usd_micros: 50_000 },
+      'flux-2-max': { upstream_model: 'fal-ai/flux-2-max', cost_usd_micros: 70_000 },
+      'nano-banana': { upstream_model: 'fal-ai/nano-banana', cost_usd_micros: 39_000 },
+      'nano-banana-2': { upstream_model: 'fal-ai/nano-banana-2', cost_usd_micros: 80_000 },
+      'ideogram-v3': { upstream_model: 'fal-ai/ideogram/v3', cost_usd_micros: 60_000 },
+    },
   },
 ];

@@ -263,11 +263,13 @@ describe('provider registry', () => {
       'azure-openai',
       'bfl',
       'comfyui',
+      'fal',
       'gemini',
       'ideogram',
       'journeyapi',
       'midjourney-proxy',
       'openai',
+      'replicate',
       'sandbox',
       'together',
     ]);
