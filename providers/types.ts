@@ -65,6 +65,18 @@ export interface ModelCapabilities {
   cancel: boolean;
 }
 
+/** For an upstream model an adapter cannot drive (an unknown id, a template not configured): routing never picks it. */
+export const NO_CAPABILITIES: ModelCapabilities = {
+  maxImages: 0,
+  seed: false,
+  negativePrompt: false,
+  maxReferenceImages: 0,
+  mask: false,
+  aspectRatios: [],
+  outputFormats: [],
+  cancel: false,
+};
+
 /** Token or unit counts an upstream reported for one call (OpenAI's `usage`), recorded on the attempt. */
 export type UpstreamUsage = Record<string, number>;
 

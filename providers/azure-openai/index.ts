@@ -4,10 +4,9 @@ import {
   createImagesApiProvider,
   gptImageCapabilities,
   imagesApiOptionFields,
-  NO_CAPABILITIES,
 } from '../openai/images-api';
 import { parseAdapterOptions } from '../shared';
-import type { ImageProvider, ModelCapabilities, ProviderSettings } from '../types';
+import { NO_CAPABILITIES, type ImageProvider, type ModelCapabilities, type ProviderSettings } from '../types';
 
 /**
  * GPT image models deployed in Azure OpenAI: the same Images API as OpenAI's (bodies, answers and

@@ -15,6 +15,7 @@ import {
   type ProviderSettings,
   type SubmitResult,
   type UpstreamImage,
+  NO_CAPABILITIES,
 } from '../types';
 import {
   fillTemplate,
@@ -86,17 +87,6 @@ export function parseComfyuiOptions(
 export const COMFYUI_DEFAULT_BASE_URL = 'http://127.0.0.1:8188';
 
 const OUTPUT_FORMATS: readonly OutputFormat[] = ['png'];
-
-const NO_CAPABILITIES: ModelCapabilities = {
-  maxImages: 0,
-  seed: false,
-  negativePrompt: false,
-  maxReferenceImages: 0,
-  mask: false,
-  aspectRatios: [],
-  outputFormats: [],
-  cancel: false,
-};
 
 function templateCapabilities(template: WorkflowTemplate): ModelCapabilities {
   const t = template.targets;

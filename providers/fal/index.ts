@@ -13,6 +13,7 @@ import {
   type ProviderSettings,
   type SubmitResult,
   type UpstreamImage,
+  NO_CAPABILITIES,
 } from '../types';
 import { FAL_MODELS, falAppId, falDimensions, type FalModel } from './models';
 
@@ -78,17 +79,6 @@ export function parseFalOptions(options: Record<string, unknown>, deploymentId =
 
 /** n images as n requests for models that make one per request; more per job is refused. */
 const MAX_REQUESTS_PER_JOB = 10;
-
-const NO_CAPABILITIES: ModelCapabilities = {
-  maxImages: 0,
-  seed: false,
-  negativePrompt: false,
-  maxReferenceImages: 0,
-  mask: false,
-  aspectRatios: [],
-  outputFormats: [],
-  cancel: false,
-};
 
 /** What a deployment can do for an upstream model (no key needed to know it). */
 export function falCapabilities(

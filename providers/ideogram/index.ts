@@ -14,6 +14,7 @@ import {
   type ProviderSettings,
   type SubmitResult,
   type UpstreamImage,
+  NO_CAPABILITIES,
 } from '../types';
 
 /**
@@ -105,17 +106,6 @@ const MAX_STYLE_REFERENCE_BYTES = 10 * 1024 * 1024;
 const REFERENCE_TYPES = new Set(['image/jpeg', 'image/png', 'image/webp']);
 /** The ephemeral URLs serve PNG; Ideogram's generate endpoint has no output format parameter. */
 const OUTPUT_FORMATS: readonly OutputFormat[] = ['png'];
-
-const NO_CAPABILITIES: ModelCapabilities = {
-  maxImages: 0,
-  seed: false,
-  negativePrompt: false,
-  maxReferenceImages: 0,
-  mask: false,
-  aspectRatios: [],
-  outputFormats: [],
-  cancel: false,
-};
 
 const imageObjectSchema = z.object({
   url: z.string().nullable().optional(),

@@ -14,6 +14,7 @@ import {
   type ProviderSettings,
   type SubmitResult,
   type UpstreamImage,
+  NO_CAPABILITIES,
 } from '../types';
 
 /**
@@ -144,17 +145,6 @@ const MAX_IMAGES_PER_JOB = 4;
 const MAX_MIDJOURNEY_SEED = 4_294_967_295;
 /** "Max 4000 characters" on the Flux pages. */
 const MAX_NEGATIVE_PROMPT = 4000;
-
-const NO_CAPABILITIES: ModelCapabilities = {
-  maxImages: 0,
-  seed: false,
-  negativePrompt: false,
-  maxReferenceImages: 0,
-  mask: false,
-  aspectRatios: [],
-  outputFormats: [],
-  cancel: false,
-};
 
 /** What a deployment with these options can do for an upstream model (no key needed to know it). */
 export function journeyapiCapabilities(

@@ -14,6 +14,7 @@ import {
   type ProviderSettings,
   type SubmitResult,
   type UpstreamImage,
+  NO_CAPABILITIES,
 } from '../types';
 
 /**
@@ -102,17 +103,6 @@ const UPSCALE_INDEXES = [1, 2, 3, 4] as const;
 const GRID_SHARE = 0.8;
 /** Upscale ids remembered for jobs still polling; beyond this the oldest are forgotten (and looked up again). */
 const MAX_REMEMBERED_JOBS = 10_000;
-
-const NO_CAPABILITIES: ModelCapabilities = {
-  maxImages: 0,
-  seed: false,
-  negativePrompt: false,
-  maxReferenceImages: 0,
-  mask: false,
-  aspectRatios: [],
-  outputFormats: [],
-  cancel: false,
-};
 
 /** What a deployment with these options can do for an upstream model (no secret needed to know it). */
 export function midjourneyProxyCapabilities(

@@ -17,6 +17,7 @@ import {
   type SubmitResult,
   type UpstreamImage,
   type UpstreamUsage,
+  NO_CAPABILITIES,
 } from '../types';
 
 /**
@@ -104,18 +105,6 @@ export function gptImageCapabilities(options: ImagesApiOptions): ModelCapabiliti
     cancel: false,
   };
 }
-
-/** For an upstream model the adapter cannot drive: routing then never picks it. */
-export const NO_CAPABILITIES: ModelCapabilities = {
-  maxImages: 0,
-  seed: false,
-  negativePrompt: false,
-  maxReferenceImages: 0,
-  mask: false,
-  aspectRatios: [],
-  outputFormats: [],
-  cancel: false,
-};
 
 /** Where one adapter sends Images API requests, and how it authenticates there. */
 export interface ImagesApiTarget {

@@ -1,12 +1,11 @@
 import { z } from 'zod';
 import { parseAdapterOptions } from '../shared';
-import type { ImageProvider, ModelCapabilities, ProviderSettings } from '../types';
+import { NO_CAPABILITIES, type ImageProvider, type ModelCapabilities, type ProviderSettings } from '../types';
 import {
   checkImagesApiOptions,
   createImagesApiProvider,
   gptImageCapabilities,
   imagesApiOptionFields,
-  NO_CAPABILITIES,
 } from './images-api';
 
 /**

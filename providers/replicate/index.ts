@@ -14,6 +14,7 @@ import {
   type ProviderSettings,
   type SubmitResult,
   type UpstreamImage,
+  NO_CAPABILITIES,
 } from '../types';
 import { customSize, nearestGptImageRatio, replicateModelShape, type ReplicateModelShape } from './models';
 
@@ -121,17 +122,6 @@ export function parseReplicateOptions(
 ): ReplicateOptions {
   return parseAdapterOptions(replicateOptionsSchema, options, TYPE, deploymentId);
 }
-
-const NO_CAPABILITIES: ModelCapabilities = {
-  maxImages: 0,
-  seed: false,
-  negativePrompt: false,
-  maxReferenceImages: 0,
-  mask: false,
-  aspectRatios: [],
-  outputFormats: [],
-  cancel: false,
-};
 
 /** What a deployment with these options can do for an upstream model (no key needed to know it). */
 export function replicateCapabilities(

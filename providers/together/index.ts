@@ -15,6 +15,7 @@ import {
   type ProviderSettings,
   type SubmitResult,
   type UpstreamImage,
+  NO_CAPABILITIES,
 } from '../types';
 
 /**
@@ -123,17 +124,6 @@ export function parseTogetherOptions(
 ): TogetherOptions {
   return parseAdapterOptions(togetherOptionsSchema, options, 'together', deploymentId);
 }
-
-const NO_CAPABILITIES: ModelCapabilities = {
-  maxImages: 0,
-  seed: false,
-  negativePrompt: false,
-  maxReferenceImages: 0,
-  mask: false,
-  aspectRatios: [],
-  outputFormats: [],
-  cancel: false,
-};
 
 /** What a deployment with these options can do for an upstream model (no key needed to know it). */
 export function togetherCapabilities(
