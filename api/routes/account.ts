@@ -34,21 +34,48 @@ const estimateBody = z
 export function catalogRoutes(catalog: Catalog): Router {
   const router = Router();
 
+  // OpenAI's model object fields (`object`, `created`, `owned_by`) next to Easel's own, so that
+  // `models.list()` and `models.retrieve()` of the official clients read them.
+  const created = Math.floor(Date.now() / 1000);
+  const routedBy = (model: string): string[] =>
+    Object.entries(catalog.tasks)
+      .filter(([, m]) => m === model)
+      .map(([task]) => task);
+  const modelView = (id: string) => {
+    const m = catalog.models[id]!;
+    return {
+      id,
+      object: 'model' as const,
+      created,
+      owned_by: 'easel',
+      credits: m.credits,
+      best_for: m.best_for,
+      fallback_models: m.fallback_models,
+      auto_tasks: routedBy(id),
+    };
+  };
+
   router.get('/models', (_req, res) => {
-    const routedBy = (model: string): string[] =>
-      Object.entries(catalog.tasks)
-        .filter(([, m]) => m === model)
-        .map(([task]) => task);
     res.json({
-      data: Object.entries(catalog.models).map(([id, m]) => ({
-        id,
-        credits: m.credits,
-        best_for: m.best_for,
-        fallback_models: m.fallback_models,
-        auto_tasks: routedBy(id),
-      })),
+      object: 'list',
+      data: Object.keys(catalog.models).map(modelView),
       auto: { description: 'model "auto" with a task picks the model below', tasks: catalog.tasks },
     });
+  });
+
+  router.get('/models/:id', (req, res) => {
+    if (!Object.hasOwn(catalog.models, req.params.id)) {
+      res.status(404).json({
+        error: {
+          message: `The model '${req.params.id}' does not exist on this Easel; GET /v1/models lists them.`,
+          type: 'invalid_request_error',
+          param: 'model',
+          code: 'model_not_found',
+        },
+      });
+      return;
+    }
+    res.json(modelView(req.params.id));
   });
 
   router.get('/plans', (_req, res) => {

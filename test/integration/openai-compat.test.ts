@@ -17,7 +17,7 @@ describe('OpenAI-compatible POST /v1/images/generations', () => {
   });
   afterAll(() => easel.stop());
 
-  it('answers the official client synchronously with image URLs, charging like /v1/imagine', async () => {
+  it('answers gpt-image-1 with base64 images by default, as OpenAI does, charging like /v1/imagine', async () => {
     const result = await client.images.generate({
       model: 'gpt-image-1',
       prompt: 'a paper boat',
@@ -25,13 +25,91 @@ describe('OpenAI-compatible POST /v1/images/generations', () => {
       n: 2,
     });
     expect(result.data).toHaveLength(2);
-    const res = await fetch(result.data![0]!.url!);
-    const png = PNG.sync.read(Buffer.from(await res.arrayBuffer()));
+    expect(result.data![0]!.url).toBeUndefined();
+    const png = PNG.sync.read(Buffer.from(result.data![0]!.b64_json!, 'base64'));
     expect(png.width).toBeGreaterThan(png.height);
     const account = await easel.call<{ balance: { captured: number; held: number } }>('GET', '/v1/account', {
       token: key,
     });
     expect(account.body.balance).toMatchObject({ captured: 4, held: 0 });
+  });
+
+  it('returns URLs on request, and each size OpenAI defines for gpt-image-1', async () => {
+    for (const [size, wide] of [
+      ['1024x1024', 0],
+      ['1536x1024', 1],
+      ['1024x1536', -1],
+      ['auto', 0],
+    ] as const) {
+      const result = await client.images.generate({
+        model: 'gpt-image-1',
+        prompt: `a boat ${size}`,
+        size,
+        response_format: 'url',
+      });
+      const png = PNG.sync.read(Buffer.from(await (await fetch(result.data![0]!.url!)).arrayBuffer()));
+      expect(Math.sign(png.width - png.height)).toBe(wide);
+    }
+    const refused = await client.images
+      .generate({ model: 'gpt-image-1', prompt: 'x', size: '256x256' })
+      .catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(OpenAI.BadRequestError);
+    expect(refused).toMatchObject({ param: 'size', code: 'invalid_value', type: 'invalid_request_error' });
+  });
+
+  it('honours output_format and refuses what it cannot honour, never ignoring it', async () => {
+    const jpeg = await client.images.generate({
+      model: 'gpt-image-1',
+      prompt: 'jpeg boat',
+      output_format: 'jpeg',
+    });
+    expect(Buffer.from(jpeg.data![0]!.b64_json!, 'base64').subarray(0, 2)).toEqual(Buffer.from([0xff, 0xd8]));
+    expect(jpeg).toMatchObject({ output_format: 'jpeg' });
+    for (const params of [{ quality: 'high' }, { background: 'transparent' }, { style: 'vivid' }] as const) {
+      const refused = await client.images
+        .generate({ model: 'gpt-image-1', prompt: 'x', ...params })
+        .catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(OpenAI.BadRequestError);
+      expect((refused as { param: string }).param).toBe(Object.keys(params)[0]);
+    }
+  });
+
+  it('streams OpenAI image events with stream: true', async () => {
+    const stream = await client.images.generate({
+      model: 'gpt-image-1',
+      prompt: 'streamed boat',
+      stream: true,
+    });
+    const events: Array<{ type: string; b64_json?: string }> = [];
+    for await (const event of stream) events.push(event);
+    expect(events.map((e) => e.type)).toEqual(['image_generation.completed']);
+    expect(Buffer.from(events[0]!.b64_json!, 'base64').subarray(1, 4).toString()).toBe('PNG');
+  });
+
+  it('lists and retrieves models as OpenAI model objects', async () => {
+    const page = await client.models.list();
+    expect(page.data.map((m) => m.id)).toContain('gpt-image-1');
+    const model = await client.models.retrieve('nano-banana');
+    expect(model).toMatchObject({ id: 'nano-banana', object: 'model', owned_by: 'easel' });
+    expect(typeof model.created).toBe('number');
+    await expect(client.models.retrieve('dall-e-9')).rejects.toBeInstanceOf(OpenAI.NotFoundError);
+  });
+
+  it('reads an account out of credits as insufficient_quota, which the client does not retry', async () => {
+    const poor = await easel.newAccount('trial');
+    const retrying = new OpenAI({ apiKey: poor.key, baseURL: `${easel.baseUrl}/v1`, maxRetries: 2 });
+    // 20 of the 25 trial credits, then 20 more than are left.
+    await retrying.images.generate({ model: 'ideogram-v3', prompt: 'dear', n: 4 });
+    await new Promise((r) => setTimeout(r, 1_100)); // the trial plan's one request a second
+    const refused = await retrying.images
+      .generate({ model: 'ideogram-v3', prompt: 'too dear', n: 4 })
+      .catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(OpenAI.RateLimitError);
+    expect(refused).toMatchObject({ status: 429, code: 'insufficient_quota', type: 'insufficient_quota' });
+    const account = await easel.call<{ balance: { held: number } }>('GET', '/v1/account', {
+      token: poor.key,
+    });
+    expect(account.body.balance.held).toBe(0);
   });
 
   it('returns base64 images on request', async () => {
@@ -47,7 +125,7 @@ describe('OpenAI-compatible POST /v1/images/generations', () => {
   it('surfaces failures as OpenAI client errors with the reason', async () => {
     await expect(
       client.images.generate({ model: 'flux-2-dev', prompt: 'blocked [content_policy]' }),
-    ).rejects.toMatchObject({ status: 400 });
+    ).rejects.toMatchObject({ status: 400, code: 'moderation_blocked' });
     await expect(client.images.generate({ model: 'dall-e-9', prompt: 'x' })).rejects.toMatchObject({
       status: 400,
     });
