@@ -39,7 +39,10 @@ export function createAdapters(
         options: d.options,
         ...(d.base_url !== undefined && { baseUrl: d.base_url }),
         ...(apiKey !== undefined && { apiKey }),
-        ...(outbound?.has(d.id) && { fetch: outbound.get(d.id)!.fetch }),
+        ...(outbound?.has(d.id) && {
+          fetch: outbound.get(d.id)!.fetch,
+          dispatcher: outbound.get(d.id)!.dispatcher,
+        }),
       }),
     );
   }

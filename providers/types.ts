@@ -1,3 +1,5 @@
+import type { Dispatcher } from 'undici';
+
 /**
  * The contract every upstream image provider adapter satisfies. Real upstream APIs are mostly
  * asynchronous (submit → upstream job id → poll) and sometimes synchronous; `submit` answers
@@ -173,6 +175,11 @@ export interface ProviderSettings {
   options: Record<string, unknown>;
   /** fetch under the deployment's outbound policy; the global fetch when absent (unit tests). */
   fetch?: typeof fetch;
+  /**
+   * The outbound policy's undici dispatcher, for connections fetch does not make (ComfyUI's
+   * progress websocket): every connection is checked the same way.
+   */
+  dispatcher?: Dispatcher;
   /**
    * Fetches a reference image or mask the upstream needs as bytes (Gemini's inline_data, OpenAI's
    * multipart edits), under the outbound policy and the image size cap. `fetchImageBytes` in

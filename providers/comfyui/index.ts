@@ -1,4 +1,5 @@
 import { createHash, randomInt, randomUUID } from 'node:crypto';
+import { WebSocket } from 'undici';
 import { z } from 'zod';
 import { abortedCall, decodeJobId, encodeJobId, fetchImageBytes, parseAdapterOptions } from '../shared';
 import {
@@ -36,8 +37,8 @@ import {
  * Completion is read from `GET /history/{prompt_id}`, which is empty until the prompt finished and
  * needs nothing but the id, so a restarted worker resumes polling from the upstream job id. While
  * the prompt waits, `GET /queue` gives its place. Progress (`progress` events) is only on ComfyUI's
- * websocket, which this adapter does not open: Node 20 has no WebSocket client and `ws` is not a
- * dependency, so jobs report queue position but no progress.
+ * websocket: the adapter listens on it (undici's WebSocket, ProgressSocket below) and reports the
+ * fraction done while a prompt runs.
  *
  * ComfyUI keeps its queue and history in memory: a prompt that is neither queued, running nor in
  * history was lost (the server restarted, or someone deleted it), and polling says so.
@@ -183,6 +184,7 @@ export function createComfyuiProvider(settings: ProviderSettings): ComfyuiProvid
   const fetchImpl = settings.fetch ?? fetch;
   const fetchImage = settings.fetchImage ?? fetchImageBytes(fetchImpl, 'comfyui');
   const clientId = options.client_id ?? `easel-${settings.deploymentId}`;
+  const progress = new ProgressSocket(baseUrl, clientId, settings);
 
   const capabilities = (upstreamModel: string): ModelCapabilities => {
     const template = templates.get(upstreamModel);
@@ -396,6 +398,7 @@ export function createComfyuiProvider(settings: ProviderSettings): ComfyuiProvid
     async submit(request: GenerationRequest, context: ProviderCallContext): Promise<SubmitResult> {
       const { signal } = context;
       if (signal.aborted) throw abortError(signal, 'submit');
+      progress.listen();
       const template = templates.get(request.upstreamModel);
       if (!template) {
         throw new ProviderError(
@@ -458,7 +461,14 @@ export function createComfyuiProvider(settings: ProviderSettings): ComfyuiProvid
 
       const queue = await getQueue(signal);
       if (queue.queue_running.some((item) => item[1] === job.id)) {
-        return { status: 'pending', pollAfterMs: options.poll_interval_ms };
+        progress.listen(); // a worker that restarted resumes listening too
+        const done = progress.of(job.id);
+        if (done !== undefined) context.onProgress?.(done);
+        return {
+          status: 'pending',
+          pollAfterMs: options.poll_interval_ms,
+          ...(done !== undefined && { progress: done }),
+        };
       }
       // queue_pending is ComfyUI's heap, not in order: its place is its rank by number.
       const pending = [...queue.queue_pending].sort((a, b) => Number(a[0]) - Number(b[0]));
@@ -662,3 +672,74 @@ function unexpected(what: string, status: number): ProviderError {
 function abortError(signal: AbortSignal, what: string): ProviderError {
   return abortedCall(signal, `comfyui: ${what}`);
 }
+
+/**
+ * Progress of our running prompts from ComfyUI's `/ws?clientId=` websocket (its `progress`
+ * messages, `{value, max}` of the sampler's steps). Best effort: the websocket only adds the
+ * fraction done; `/history` and `/queue` still decide where a prompt is, so a socket that drops
+ * (or a ComfyUI behind a proxy without websockets) costs progress, never a job. It is opened on
+ * the first submit or poll of a running prompt, through the deployment's outbound dispatcher, and
+ * opened again on the next one after it closes.
+ */
+class ProgressSocket {
+  private socket: WebSocket | undefined;
+  private readonly done = new Map<string, number>();
+
+  constructor(
+    private readonly baseUrl: string,
+    private readonly clientId: string,
+    private readonly settings: Pick<ProviderSettings, 'apiKey' | 'dispatcher'>,
+  ) {}
+
+  /** The fraction done of a running prompt, when the websocket told it. */
+  of(promptId: string): number | undefined {
+    return this.done.get(promptId);
+  }
+
+  listen(): void {
+    if (this.socket && this.socket.readyState <= WebSocket.OPEN) return;
+    const url = `${this.baseUrl.replace(/^http/, 'ws')}/ws?clientId=${encodeURIComponent(this.clientId)}`;
+    try {
+      this.socket = new WebSocket(url, {
+        ...(this.settings.dispatcher && { dispatcher: this.settings.dispatcher }),
+        ...(this.settings.apiKey && { headers: { authorization: `Bearer ${this.settings.apiKey}` } }),
+      });
+    } catch {
+      this.socket = undefined; // a malformed URL: no progress, the polls go on
+      return;
+    }
+    this.socket.addEventListener('message', (event) => this.read(event.data));
+    // Errors close the socket; the next poll opens another.
+    this.socket.addEventListener('error', () => undefined);
+  }
+
+  private read(data: unknown): void {
+    // Binary frames are previews of the image being made; only the JSON messages matter here.
+    if (typeof data !== 'string') return;
+    let message: {
+      type?: unknown;
+      data?: { prompt_id?: unknown; value?: unknown; max?: unknown; node?: unknown };
+    };
+    try {
+      message = JSON.parse(data) as typeof message;
+    } catch {
+      return;
+    }
+    const promptId = message.data?.prompt_id;
+    if (typeof promptId !== 'string') return;
+    const { value, max } = message.data ?? {};
+    if (message.type === 'progress' && typeof value === 'number' && typeof max === 'number' && max > 0) {
+      this.done.set(promptId, Math.min(0.99, Math.max(0, value / max)));
+    } else if (
+      message.type === 'execution_success' ||
+      message.type === 'execution_error' ||
+      message.type === 'execution_interrupted' ||
+      (message.type === 'executing' && message.data?.node === null)
+    ) {
+      this.done.delete(promptId);
+    }
+    if (this.done.size > MAX_TRACKED_PROMPTS) this.done.delete(this.done.keys().next().value!);
+  }
+}
+
+const MAX_TRACKED_PROMPTS = 10_000;

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { renderSandboxImage } from '../../providers/sandbox/render';
@@ -30,6 +30,8 @@ export interface ComfyuiFakeOptions {
   models?: string[];
   /** Builds before targeted interrupts ignore `prompt_id` and stop whatever runs. */
   globalInterruptOnly?: boolean;
+  /** False: `/ws` is refused (a proxy in front that does not pass websockets). */
+  websocket?: boolean;
 }
 
 export interface ComfyuiFault {
@@ -90,6 +92,9 @@ const DEFAULT_MODELS = [
 const SIZE = { type: 'INT', min: 16, max: 16384 };
 const SEED = { type: 'INT', min: 0, max: Number.MAX_SAFE_INTEGER };
 
+/** Progress messages a running prompt sends over the websocket (value 1 … PROGRESS_STEPS-1 of PROGRESS_STEPS). */
+const PROGRESS_STEPS = 5;
+
 export class ComfyuiFake {
   readonly options: Required<Omit<ComfyuiFakeOptions, 'token'>> & { token?: string };
   /** Every prompt accepted, in order. */
@@ -109,6 +114,9 @@ export class ComfyuiFake {
   private readonly inputFiles = new Set<string>(['example.png']);
   private readonly faults: (ComfyuiFault & { remaining: number })[] = [];
   private readonly sockets = new Set<Socket>();
+  private readonly webSockets = new Set<{ clientId: string; socket: Socket }>();
+  /** Websocket connections accepted so far. */
+  wsConnections = 0;
   private server: Server | undefined;
   private baseUrl = '';
   private readonly classes: Record<string, NodeClass>;
@@ -120,6 +128,7 @@ export class ComfyuiFake {
       errorWords: [],
       models: DEFAULT_MODELS,
       globalInterruptOnly: false,
+      websocket: true,
       ...options,
     };
     const models = (): string[] => this.options.models;
@@ -233,6 +242,7 @@ export class ComfyuiFake {
       this.sockets.add(socket);
       socket.on('close', () => this.sockets.delete(socket));
     });
+    server.on('upgrade', (req, socket) => this.upgrade(req, socket as Socket));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     this.server = server;
     this.baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -284,6 +294,58 @@ export class ComfyuiFake {
 
   requestCount(method: string, path: string): number {
     return this.requests.filter((r) => r.method === method && r.path === path).length;
+  }
+
+  /**
+   * ComfyUI's `/ws?clientId=` websocket, as server.py speaks it: a `status` message on connect,
+   * then, for the prompts queued with that client_id, `execution_start`, `executing`, `progress`
+   * ({value, max}), `executed` and `executing` with node null when done, `execution_success`, or
+   * `execution_error` / `execution_interrupted`. A minimal RFC 6455 server (text frames only).
+   */
+  private upgrade(req: IncomingMessage, socket: Socket): void {
+    const url = new URL(req.url ?? '/', this.baseUrl);
+    const path = url.pathname.startsWith('/api/') ? url.pathname.slice(4) : url.pathname;
+    const key = req.headers['sec-websocket-key'];
+    const refused = !this.options.websocket || path !== '/ws';
+    if (refused || typeof key !== 'string' || req.headers.upgrade?.toLowerCase() !== 'websocket') {
+      socket.end('HTTP/1.1 400 Bad Request\r\n\r\n');
+      return;
+    }
+    const accept = createHash('sha1').update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
+    socket.write(
+      `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`,
+    );
+    const clientId = url.searchParams.get('clientId') ?? randomUUID().replace(/-/g, '');
+    this.webSockets.add({ clientId, socket });
+    this.wsConnections += 1;
+    socket.on('data', (frame: Buffer) => {
+      // A close frame from the client (opcode 8): answer it and hang up.
+      if (frame.length > 0 && (frame[0]! & 0x0f) === 8) socket.end(Buffer.from([0x88, 0]));
+    });
+    socket.on('close', () => {
+      for (const ws of this.webSockets) if (ws.socket === socket) this.webSockets.delete(ws);
+    });
+    this.sendWs(clientId, 'status', {
+      status: { exec_info: { queue_remaining: this.pending.length + this.running.size } },
+      sid: clientId,
+    });
+  }
+
+  /** Sends one JSON message to the websockets of a client id. */
+  private sendWs(clientId: unknown, type: string, data: unknown): void {
+    const payload = Buffer.from(JSON.stringify({ type, data }));
+    const header =
+      payload.length < 126
+        ? Buffer.from([0x81, payload.length])
+        : payload.length < 65_536
+          ? Buffer.from([0x81, 126, payload.length >> 8, payload.length & 0xff])
+          : Buffer.concat([
+              Buffer.from([0x81, 127]),
+              Buffer.from(new BigUint64Array([BigInt(payload.length)]).buffer).reverse(),
+            ]);
+    for (const ws of this.webSockets) {
+      if (ws.clientId === clientId && !ws.socket.destroyed) ws.socket.write(Buffer.concat([header, payload]));
+    }
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -422,7 +484,31 @@ export class ComfyuiFake {
       const item = this.pending.shift() as Item;
       const timer = setTimeout(() => this.finish(item.id), this.options.runMs);
       this.running.set(item.id, { item, startedAt: Date.now(), timer });
+      this.announceStart(item);
       this.maxConcurrent = Math.max(this.maxConcurrent, this.running.size);
+    }
+  }
+
+  /** The websocket messages of a prompt that starts: start, the sampler executing, its steps. */
+  private announceStart(item: Item): void {
+    const client = item.extra.client_id;
+    this.sendWs(client, 'execution_start', { prompt_id: item.id, timestamp: Date.now() });
+    this.sendWs(client, 'execution_cached', { nodes: [], prompt_id: item.id, timestamp: Date.now() });
+    const sampler = Object.entries(item.prompt).find(
+      ([, n]) => n.class_type.startsWith('KSampler') || n.class_type === 'SamplerCustomAdvanced',
+    );
+    const node = sampler?.[0] ?? null;
+    this.sendWs(client, 'executing', { node, display_node: node, prompt_id: item.id });
+    const steps = PROGRESS_STEPS;
+    for (let value = 1; value < steps; value++) {
+      const tick = setTimeout(
+        () => {
+          if (this.running.has(item.id))
+            this.sendWs(client, 'progress', { value, max: steps, prompt_id: item.id, node });
+        },
+        (this.options.runMs * value) / steps,
+      );
+      tick.unref();
     }
   }
 
@@ -449,6 +535,14 @@ export class ComfyuiFake {
         status: { status_str: status, completed: status === 'success', messages },
         meta: {},
       };
+      // The same story on the websocket (execution_start went out when the prompt started).
+      const client = item.extra.client_id;
+      for (const [node, output] of Object.entries(outputs)) {
+        this.sendWs(client, 'executed', { node, display_node: node, output, prompt_id: id });
+      }
+      for (const message of messages.slice(1) as Array<[string, unknown]>)
+        this.sendWs(client, message[0], message[1]);
+      if (status === 'success') this.sendWs(client, 'executing', { node: null, prompt_id: id });
       this.pump();
     };
     if (interrupted) {

@@ -269,6 +269,44 @@ describe('ComfyUI adapter against the fake ComfyUI server', () => {
     );
   });
 
+  it('reports the running prompt’s progress from ComfyUI’s websocket, and /history decides when it is done', async () => {
+    await close();
+    await startFake({ runMs: 600 });
+    const comfy = provider();
+    const reported: number[] = [];
+    const jobId = await pending(comfy.submit(request(), context()));
+    const seen: number[] = [];
+    let done: PollResult | undefined;
+    for (let i = 0; i < 100 && !done; i++) {
+      const result = await comfy.poll(jobId, {
+        signal: new AbortController().signal,
+        onProgress: (p) => reported.push(p),
+      });
+      if (result.status === 'completed') done = result;
+      else if (result.progress !== undefined) seen.push(result.progress);
+      await new Promise((resolve) => setTimeout(resolve, 40));
+    }
+    expect(done?.status).toBe('completed');
+    expect(fake.wsConnections).toBe(1);
+    // The fake sends 1/5 … 4/5 of the sampler's steps while the prompt runs.
+    expect(seen.length).toBeGreaterThan(0);
+    expect(seen.every((p) => p > 0 && p < 1)).toBe(true);
+    expect([...seen].sort((a, b) => a - b)).toEqual(seen);
+    expect(reported).toEqual(seen);
+  });
+
+  it('goes on without progress when the websocket is refused', async () => {
+    await close();
+    // A proxy in front of ComfyUI that does not pass websockets: the polls still finish the job.
+    await startFake({ runMs: 300, websocket: false });
+    const comfy = provider();
+    const jobId = await pending(comfy.submit(request(), context()));
+    const done = await pollUntilDone(comfy, jobId);
+    expect(done.status).toBe('completed');
+    expect(fake.wsConnections).toBe(0);
+    expect(fake.requestCount('GET', `/history/${fake.prompts[0]!.id}`)).toBeGreaterThan(0);
+  });
+
   it('reports the queue position of waiting prompts, runs one at a time, and finishes them all', async () => {
     await close();
     await startFake({ concurrency: 1, runMs: 150 });
