@@ -101,7 +101,10 @@ describe('input hardening: client strings, metadata keys and unreadable requests
         body: { model: name, prompt: 'a fox' },
       });
       expect(res.status).toBe(400);
-      expect(res.body.error.details?.fields?.model).toContain('gpt-image-1');
+      // OpenAI's error shape on its route: the field as `param`, what is allowed in the message.
+      const error = res.body.error as unknown as { param: string; message: string; type: string };
+      expect(error).toMatchObject({ param: 'model', type: 'invalid_request_error' });
+      expect(error.message).toContain('gpt-image-1');
     });
 
     it('is an unknown model or task on the unauthenticated POST /v1/estimate', async () => {
