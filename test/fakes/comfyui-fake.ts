@@ -322,8 +322,14 @@ export class ComfyuiFake {
       // A close frame from the client (opcode 8): answer it and hang up.
       if (frame.length > 0 && (frame[0]! & 0x0f) === 8) socket.end(Buffer.from([0x88, 0]));
     });
-    socket.on('close', () => {
+    const forget = (): void => {
       for (const ws of this.webSockets) if (ws.socket === socket) this.webSockets.delete(ws);
+    };
+    socket.on('close', forget);
+    // A client that died (a SIGKILLed worker) leaves a socket whose next write fails: forget it.
+    socket.on('error', () => {
+      forget();
+      socket.destroy();
     });
     this.sendWs(clientId, 'status', {
       status: { exec_info: { queue_remaining: this.pending.length + this.running.size } },
