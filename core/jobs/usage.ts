@@ -23,6 +23,31 @@ export interface UsageRow {
   auto: { jobs_with_task: number; credits_charged: number; credits_with_auto: number; credits_saved: number };
 }
 
+/**
+ * The whole UTC days a usage report covers: from the start of `from`'s day to the end of the day
+ * before `to` (exclusive); by default the last 30 days, today included. Undefined when `from` is
+ * not before `to`.
+ */
+export function wholeDayWindow(
+  requestedFrom: Date | undefined,
+  requestedTo: Date | undefined,
+  now = Date.now(),
+): { from: Date; to: Date; firstDay: string; lastDay: string; days: number } | undefined {
+  const toExclusive = requestedTo ?? new Date(Math.floor(now / DAY_MS) * DAY_MS + DAY_MS);
+  const fromInclusive = requestedFrom ?? new Date(toExclusive.getTime() - 30 * DAY_MS);
+  if (fromInclusive >= toExclusive) return undefined;
+  const from = new Date(Math.floor(fromInclusive.getTime() / DAY_MS) * DAY_MS);
+  const to = new Date(Math.ceil(toExclusive.getTime() / DAY_MS) * DAY_MS);
+  const day = (d: Date): string => d.toISOString().slice(0, 10);
+  return {
+    from,
+    to,
+    firstDay: day(from),
+    lastDay: day(new Date(to.getTime() - DAY_MS)),
+    days: (to.getTime() - from.getTime()) / DAY_MS,
+  };
+}
+
 /** One UTC day's usage of one account, by model. */
 export type DayUsage = Record<string, UsageRow>;
 
