@@ -1,4 +1,4 @@
-import express, { type Express } from 'express';
+import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import type { Client } from '@temporalio/client';
 import type { PayloadCodec } from '@temporalio/common';
 import type { AccountService } from '../core/accounts/accounts';
@@ -13,7 +13,7 @@ import type { Logger } from '../platform/logger';
 import type { Metrics } from '../platform/metrics';
 import { metricsText } from '../platform/metrics-server';
 import type { ProviderConfig } from '../routing/deployments';
-import { errorHandler, notFoundHandler } from './errors';
+import { clientErrorOf, errorHandler, notFoundHandler } from './errors';
 import { isAdmin, requestContext, requireAdmin, requireApiKey, requireToken } from './middleware';
 import type { ProviderStatus } from './providers-view';
 import { limitReads, RequestRateLimiter } from './rate-limit';
@@ -25,12 +25,25 @@ import type { ImageUrlSigner } from '../platform/image-urls';
 import { workflowRunning } from '../core/jobs/job-workflow';
 import { imageRoutes, jobRoutes } from './routes/jobs';
 import { openAiRoutes } from './routes/openai';
+import { openAiErrorHandler } from './routes/openai-images';
+import { referenceRoutes } from './routes/reference';
 import { usageRoutes } from './routes/usage';
 import { webhookRoutes } from './routes/webhooks';
 
 export interface Readiness {
   /** Each dependency's reachability: names what is down. */
   check(): Promise<Record<string, { ok: boolean; error?: string }>>;
+}
+
+/** One answer as sent: what the tests check against the OpenAPI document. */
+export interface Answer {
+  method: string;
+  /** The request's path as the client sent it (before any router stripped its mount point). */
+  path: string;
+  status: number;
+  contentType: string | undefined;
+  /** What `res.json` was given, when the answer was JSON. */
+  json?: unknown;
 }
 
 export interface ApiDeps {
@@ -62,6 +75,17 @@ export interface ApiDeps {
   /** `/codec`: the Temporal UI's codec server (admin token), with the Temporal payload codec. */
   payloadCodec: PayloadCodec;
   codecOrigins: readonly string[];
+  /**
+   * Aborted when the process starts shutting down: readiness turns 503, answers ask clients to
+   * close their connections, and long-polls answer at once with the job as it stands.
+   */
+  draining?: AbortSignal;
+  /** Aborted just before the shutdown's grace period ends (synchronous waits answer then). */
+  closing?: AbortSignal;
+  /** How long /v1/images/generations and /edits wait for a job (EASEL_SYNC_WAIT_SECONDS). */
+  syncWaitMs?: number;
+  /** Sees every answer once it is sent (tests: the OpenAPI conformance check). */
+  observeAnswer?: (answer: Answer) => void;
 }
 
 /** The HTTP API: every route is mounted here. */
@@ -76,13 +100,28 @@ export function createApp(deps: ApiDeps): Express {
       metrics.httpDuration.observe({ route, method }, seconds);
     }),
   );
+  if (deps.observeAnswer) app.use(observeAnswers(deps.observeAnswer));
   app.use(express.json({ limit: '1mb' }));
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
+  if (deps.draining) {
+    const draining = deps.draining;
+    app.use((_req, res, next) => {
+      // Answers sent once draining began (a long-poll's too) ask keep-alive clients to close,
+      // so that they reconnect to another replica.
+      const writeHead = res.writeHead.bind(res) as (...args: unknown[]) => Response;
+      res.writeHead = ((...args: unknown[]) => {
+        if (draining.aborted && !res.headersSent) res.setHeader('Connection', 'close');
+        return writeHead(...args);
+      }) as Response['writeHead'];
+      next();
+    });
+  }
   app.get('/readyz', async (req, res) => {
     const checks = await deps.readiness.check();
+    if (deps.draining?.aborted) checks.process = { ok: false, error: 'shutting down' };
     const down = Object.entries(checks)
       .filter(([, c]) => !c.ok)
       .map(([name]) => name);
@@ -163,6 +202,7 @@ export function createApp(deps: ApiDeps): Express {
   app.use(
     '/v1',
     jobRoutes({
+      ...(deps.draining && { draining: deps.draining }),
       jobs: deps.jobs,
       ledger: deps.ledger,
       temporal: deps.temporal,
@@ -179,11 +219,45 @@ export function createApp(deps: ApiDeps): Express {
       temporal: deps.temporal,
       images: deps.images,
       imageLinks: deps.imageUrls,
+      ...(deps.syncWaitMs !== undefined && { syncWaitMs: deps.syncWaitMs }),
+      ...(deps.closing && { closing: deps.closing }),
     }),
   );
   app.use('/v1', usageRoutes(deps.usage));
+  app.use(referenceRoutes(deps.catalog));
+  // The OpenAI-compatible routes answer every refusal in OpenAI's error shape, also those of the
+  // key check and the read limiter in front of them, which their official clients read.
+  app.use('/v1/images', (err: unknown, req: Request, res: Response, next: NextFunction) =>
+    openAiErrorHandler(clientErrorOf(err, req) ?? err, req, res, next),
+  );
 
   app.use(notFoundHandler);
   app.use(errorHandler);
   return app;
+}
+
+/** Hands each answer to `observe` once it is sent, with the body `res.json` was given. */
+function observeAnswers(observe: (answer: Answer) => void) {
+  return (req: Request, res: Response, next: NextFunction): void => {
+    let json: unknown;
+    let sentJson = false;
+    const send = res.json.bind(res);
+    res.json = (body: unknown) => {
+      json = body;
+      sentJson = true;
+      return send(body);
+    };
+    const path = req.originalUrl.split('?')[0] ?? req.originalUrl;
+    res.on('finish', () => {
+      const contentType = res.getHeader('content-type');
+      observe({
+        method: req.method,
+        path,
+        status: res.statusCode,
+        contentType: typeof contentType === 'string' ? contentType : undefined,
+        ...(sentJson && { json }),
+      });
+    });
+    next();
+  };
 }

@@ -158,6 +158,17 @@ function clientFault(err: unknown, req: Request): ClientFault | undefined {
   };
 }
 
+/**
+ * An error a client caused, as the ApiError it is answered with (domain refusals, HTTP-layer
+ * refusals, requests that could not be read); undefined for a fault of our own.
+ */
+export function clientErrorOf(err: unknown, req: Request): ApiError | undefined {
+  if (err instanceof DomainError) return toApiError(err);
+  if (err instanceof ApiError) return err;
+  const refused = clientFault(err, req);
+  return refused && new ApiError(refused.status, refused.code, refused.message);
+}
+
 /** The one place errors become responses: `{error: {code, message, details?}}`, never a stack trace. */
 export function errorHandler(err: unknown, req: Request, res: Response, _next: NextFunction): void {
   const known = err instanceof DomainError ? toApiError(err) : err;

@@ -12,6 +12,7 @@ import type { Logger } from '../platform/logger';
 import type { Metrics } from '../platform/metrics';
 import type { ProviderConfig } from '../routing/deployments';
 import { LocalDiskImageStore, type ImageStore } from '../platform/image-store';
+import { S3ImageStore } from '../platform/s3-image-store';
 import type { Services } from './services';
 import type { ImageUrlSigner } from '../platform/image-urls';
 
@@ -53,7 +54,15 @@ export async function createDomain(env: Environment, catalog: Catalog, services:
   await accounts.init();
   await jobs.init();
   await usage.init();
-  const images = new LocalDiskImageStore(path.join(resolveDataDir(env), 'images'));
+  const images =
+    env.EASEL_IMAGE_STORE === 's3'
+      ? new S3ImageStore({
+          bucket: env.EASEL_S3_BUCKET!,
+          prefix: env.EASEL_S3_PREFIX,
+          ...(env.EASEL_S3_ENDPOINT !== undefined && { endpoint: env.EASEL_S3_ENDPOINT }),
+          forcePathStyle: env.EASEL_S3_FORCE_PATH_STYLE,
+        })
+      : new LocalDiskImageStore(path.join(resolveDataDir(env), 'images'));
   const audit = new AuditService(
     (accountId) => ledger.history(accountId),
     () => accounts.listIds(),

@@ -1,3 +1,4 @@
+import type { ApiDeps } from '../api/app';
 import type { ProviderConfig } from '../routing/deployments';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -11,7 +12,8 @@ import { EncryptionCodec, generatePayloadKey, parsePayloadKeys } from '../platfo
 import type { Logger } from '../platform/logger';
 import { createMetrics, initialiseSeries } from '../platform/metrics';
 import { randomToken } from '../platform/ids';
-import { ImageUrlSigner } from '../platform/image-urls';
+import { DirectImageUrlSigner, ImageUrlSigner } from '../platform/image-urls';
+import { S3ImageStore } from '../platform/s3-image-store';
 import { startApi } from './api-role';
 import { loadConfig } from './config';
 import { createDomain } from './domain';
@@ -41,6 +43,8 @@ export interface StartOptions {
   /** Overrides for tests: servers already running. */
   mongoUri?: string;
   temporalAddress?: string;
+  /** Tests: sees every API answer (the OpenAPI conformance check). */
+  observeAnswer?: ApiDeps['observeAnswer'];
 }
 
 /**
@@ -67,11 +71,19 @@ export async function startEasel(options: StartOptions): Promise<Easel> {
     const payloadCodec = new EncryptionCodec(parsePayloadKeys(payloadKeys(env)));
     const services = await connectServices(env, logger, cleanups, { ...options, payloadCodec });
     const domain = await createDomain(env, catalog, services);
+    // Not fatal, and not waited for: `/readyz` keeps reporting it (and the bucket) until the store answers.
+    void domain.images.check().catch((err: unknown) => logger.warn({ err }, 'image store not ready'));
     const metrics = createMetrics();
     initialiseSeries(metrics, catalog, providers.deployments);
     // Image URLs in answers and webhooks; the API's real port is known once it listens.
     let baseUrl = publicBaseUrl(env);
-    const imageUrls = new ImageUrlSigner(imageUrlSecret(env), env.EASEL_IMAGE_URL_TTL_SECONDS, () => baseUrl);
+    const secret = imageUrlSecret(env);
+    const ttl = env.EASEL_IMAGE_URL_TTL_SECONDS;
+    // The environment schema allows presigned delivery only with the S3 store.
+    const imageUrls =
+      env.EASEL_IMAGE_DELIVERY === 'presigned' && domain.images instanceof S3ImageStore
+        ? new DirectImageUrlSigner(secret, ttl, () => baseUrl, await domain.images.presignedLinks())
+        : new ImageUrlSigner(secret, ttl, () => baseUrl);
     const parts = { env, logger, catalog, providers, metrics, services, domain, imageUrls };
     const worker =
       role === 'api'
@@ -81,7 +93,11 @@ export async function startEasel(options: StartOptions): Promise<Easel> {
       role === 'worker'
         ? undefined
         : await startApi(
-            { ...parts, ...(worker && { temporalMetricsUrl: worker.temporalMetricsUrl }) },
+            {
+              ...parts,
+              ...(worker && { temporalMetricsUrl: worker.temporalMetricsUrl }),
+              ...(options.observeAnswer && { observeAnswer: options.observeAnswer }),
+            },
             cleanups,
           );
     if (api) baseUrl = api.baseUrl;

@@ -6,12 +6,21 @@ import type { DevStack } from '../infra/devstack/devstack';
 import { resolveDataDir, type Environment } from '../platform/config';
 import { connectDatabase, pingDatabase } from '../platform/db';
 import type { Logger } from '../platform/logger';
-import { connectTemporal, pingTemporal } from '../platform/temporal';
+import {
+  connectTemporal,
+  ensureSearchAttributes,
+  pingTemporal,
+  temporalConnectionOptions,
+  type TemporalConnectionOptions,
+} from '../platform/temporal';
+import { JOB_SEARCH_ATTRIBUTES } from '../core/jobs/search-attributes';
 
 /** The outside services a process stands on, connected. */
 export interface Services {
   db: mongoose.Connection;
   temporalConnection: Connection;
+  /** How to connect to Temporal (TLS, API key): the worker opens its own connection with them. */
+  temporalConnectionOptions: TemporalConnectionOptions;
   temporal: Client;
   /** What the client and the worker encrypt Temporal payloads with (and the codec endpoint uses). */
   payloadCodec: PayloadCodec;
@@ -56,13 +65,15 @@ export async function connectServices(
   }
   const db = await connectDatabase(mongoUri);
   cleanups.push(() => db.close());
+  const temporalConnection = temporalConnectionOptions(env, temporalAddress);
   const { connection, client } = await connectTemporal({
-    address: temporalAddress,
+    connection: temporalConnection,
     namespace: env.TEMPORAL_NAMESPACE,
     taskQueue: env.TEMPORAL_TASK_QUEUE,
     payloadCodec: given.payloadCodec,
   });
   cleanups.push(() => connection.close());
+  await ensureSearchAttributes(connection, env.TEMPORAL_NAMESPACE, JOB_SEARCH_ATTRIBUTES);
   const probe = async (fn: () => Promise<unknown>): Promise<{ ok: boolean; error?: string }> => {
     try {
       await fn();
@@ -74,6 +85,7 @@ export async function connectServices(
   return {
     db,
     temporalConnection: connection,
+    temporalConnectionOptions: temporalConnection,
     temporal: client,
     payloadCodec: given.payloadCodec,
     mongoUri,

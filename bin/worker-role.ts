@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { recordSettlement } from '../activities/settlement-metrics';
@@ -5,8 +6,9 @@ import { startUnstartedJobs } from '../core/jobs/job-workflow';
 import { ensureImageRetention } from '../core/jobs/image-retention';
 import { releaseOrphanedReservations } from '../core/jobs/stranded-reservations';
 import { runPeriodically } from '../platform/periodic';
-import { serveMetrics } from '../platform/metrics-server';
+import { serveWorkerEndpoints } from '../platform/metrics-server';
 import { freePort } from '../platform/net';
+import { ownImageReader } from '../platform/image-urls';
 import { createOutboundPolicy } from '../platform/outbound';
 import { encryptingDataConverter } from '../platform/temporal';
 import { installTemporalRuntime } from '../platform/temporal-runtime';
@@ -17,6 +19,7 @@ import { SharedUpstreamRate } from '../routing/upstream-rate';
 import { DeploymentLeases } from '../routing/leases';
 import { countsInFlight, createOutboundPolicies } from '../routing/deployments';
 import { createAdapters } from './config';
+import { WORKFLOW_BUNDLE } from './workflow-bundle';
 import type { ProcessParts } from './domain';
 
 /** The most a running job's cancel waits for its activity's next heartbeat. */
@@ -72,25 +75,31 @@ export async function startWorker(
     providers,
     outbound,
     maxImageBytes: env.EASEL_MAX_IMAGE_BYTES,
-    adapters: createAdapters(providers, outbound),
+    adapters: createAdapters(providers, outbound, ownImageReader(role.imageUrls, domain.images)),
     images: domain.images,
     caller,
     metrics,
     logger,
   });
-  const connection = await NativeConnection.connect({ address: services.temporalAddress });
+  const connection = await NativeConnection.connect(services.temporalConnectionOptions);
   cleanups.push(() => connection.close().catch(() => undefined));
   const worker = await Worker.create({
     connection,
     namespace: env.TEMPORAL_NAMESPACE,
     taskQueue: env.TEMPORAL_TASK_QUEUE,
-    workflowsPath: require.resolve('../workflows'),
+    ...(fs.existsSync(WORKFLOW_BUNDLE)
+      ? { workflowBundle: { codePath: WORKFLOW_BUNDLE } }
+      : { workflowsPath: require.resolve('../workflows') }),
     // As the client's: every payload the worker sends to Temporal is encrypted.
     dataConverter: encryptingDataConverter(services.payloadCodec),
     // Temporal delivers an activity's cancellation only in the answer to a heartbeat, and sends
     // heartbeats at most every min(0.8 × heartbeatTimeout, this): a cancelled job stops this soon
     // after the cancel (generateImages heartbeats more often than this).
     maxHeartbeatThrottleInterval: HEARTBEAT_THROTTLE,
+    // On shutdown the worker stops polling and lets running activities finish for this long
+    // before cancelling them; a cancelled generation heartbeats out and its retry, on another
+    // worker, resumes polling the upstream job it recorded (never submits it again).
+    shutdownGraceTime: env.EASEL_SHUTDOWN_GRACE_SECONDS * 1000,
     activities: createActivities({
       accounts: domain.accounts,
       ledger: domain.ledger,
@@ -142,13 +151,23 @@ export async function startWorker(
     ),
   );
   if (role.serveOwnMetrics) {
-    const server = await serveMetrics(metrics, metricsUrl, {
-      host: env.HOST,
-      port: env.WORKER_METRICS_PORT,
-      token: env.EASEL_METRICS_TOKEN,
-    });
+    const server = await serveWorkerEndpoints(
+      metrics,
+      metricsUrl,
+      { host: env.HOST, port: env.WORKER_METRICS_PORT, token: env.EASEL_METRICS_TOKEN },
+      async () => {
+        const checks = await services.check();
+        // Ready only while the worker polls its task queue: not before it runs, not once draining.
+        const state = worker.getState();
+        checks.poller = state === 'RUNNING' ? { ok: true } : { ok: false, error: `worker ${state}` };
+        for (const [name, c] of Object.entries(checks)) {
+          if (!c.ok) logger.warn({ dependency: name, error: c.error }, 'worker not ready');
+        }
+        return checks;
+      },
+    );
     cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
-    logger.info({ port: env.WORKER_METRICS_PORT }, 'worker metrics at /metrics');
+    logger.info({ port: env.WORKER_METRICS_PORT }, 'worker /metrics, /healthz and /readyz');
   }
   logger.info({ taskQueue: env.TEMPORAL_TASK_QUEUE }, 'worker polling');
   return { temporalMetricsUrl: metricsUrl };

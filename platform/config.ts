@@ -32,6 +32,23 @@ export const environmentSchema = z
       .optional(),
     TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
     TEMPORAL_TASK_QUEUE: z.string().min(1).default('easel'),
+    /**
+     * Temporal's own client settings (the names of the SDK's environment configuration): an API
+     * key (Temporal Cloud; turns TLS on), TLS with the server's CA and, for mTLS, a client
+     * certificate and key, as files or as PEM text (`*_DATA`). `TEMPORAL_CONFIG_FILE` and
+     * `TEMPORAL_PROFILE` read them from a TOML profile instead; the variables win over it.
+     */
+    TEMPORAL_API_KEY: z.string().min(1).optional(),
+    TEMPORAL_TLS: booleanFromString.optional(),
+    TEMPORAL_TLS_SERVER_CA_CERT_PATH: z.string().min(1).optional(),
+    TEMPORAL_TLS_SERVER_CA_CERT_DATA: z.string().min(1).optional(),
+    TEMPORAL_TLS_CLIENT_CERT_PATH: z.string().min(1).optional(),
+    TEMPORAL_TLS_CLIENT_CERT_DATA: z.string().min(1).optional(),
+    TEMPORAL_TLS_CLIENT_KEY_PATH: z.string().min(1).optional(),
+    TEMPORAL_TLS_CLIENT_KEY_DATA: z.string().min(1).optional(),
+    TEMPORAL_TLS_SERVER_NAME: z.string().min(1).optional(),
+    TEMPORAL_CONFIG_FILE: z.string().min(1).optional(),
+    TEMPORAL_PROFILE: z.string().min(1).optional(),
     EASEL_ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
     /**
      * Bearer token of `/metrics` (API and worker): the series carry revenue, upstream cost and
@@ -52,6 +69,27 @@ export const environmentSchema = z
      * the worker keeps; the job says when). Unset, images are kept.
      */
     EASEL_IMAGE_RETENTION_DAYS: z.coerce.number().positive().optional(),
+    /**
+     * Where images are kept: `local` (files under EASEL_DATA_DIR/images) or `s3` (EASEL_S3_BUCKET,
+     * with the credentials and region of the AWS SDK's default chain: AWS_ACCESS_KEY_ID,
+     * AWS_SECRET_ACCESS_KEY, AWS_REGION, AWS_PROFILE, web identity/IRSA…).
+     */
+    EASEL_IMAGE_STORE: z.enum(['local', 's3']).default('local'),
+    EASEL_S3_BUCKET: z.string().min(3).max(63).optional(),
+    /** Prepended to every object key as given: `easel/` keeps the images in that folder. */
+    EASEL_S3_PREFIX: z
+      .string()
+      .default('')
+      .refine((v) => !v.startsWith('/'), 'must not start with /'),
+    /** An S3-compatible server (MinIO, SeaweedFS, R2…); unset, AWS S3 itself. */
+    EASEL_S3_ENDPOINT: z.url({ protocol: /^https?$/, message: 'must be an http(s) URL' }).optional(),
+    /** `endpoint/bucket/key` instead of `bucket.endpoint/key`: most S3-compatible servers want it. */
+    EASEL_S3_FORCE_PATH_STYLE: booleanFromString.default(false),
+    /**
+     * How image URLs deliver: `proxy` (Easel's own signed URLs; the API streams the bytes) or
+     * `presigned` (S3 presigned URLs with the same time to live; needs EASEL_IMAGE_STORE=s3).
+     */
+    EASEL_IMAGE_DELIVERY: z.enum(['proxy', 'presigned']).default('proxy'),
     /**
      * The keys Temporal payloads are encrypted with, `keyId:base64key[,keyId:base64key…]` (32-byte
      * keys): the first encrypts, all decrypt, so a key rotates by putting a new one first. Required
@@ -85,6 +123,12 @@ export const environmentSchema = z
     EASEL_WEBHOOK_ALLOW_PRIVATE: booleanFromString.default(false),
     /** The largest upstream result image downloaded; a larger one fails the attempt. */
     EASEL_MAX_IMAGE_BYTES: z.coerce.number().int().min(1024).default(DEFAULT_MAX_IMAGE_BYTES),
+    /**
+     * How long the synchronous OpenAI-compatible routes (`/v1/images/generations`, `/edits`) wait
+     * for a job before answering 504 `timeout` with its id (the job goes on, charged once). Keep
+     * it below the timeout of whatever stands between the client and Easel.
+     */
+    EASEL_SYNC_WAIT_SECONDS: z.coerce.number().int().min(1).max(3_600).default(300),
     /** First webhook retry delay (it doubles up to an hour, for a day); tests shorten it. */
     EASEL_WEBHOOK_INITIAL_RETRY_MS: z.coerce.number().int().min(10).default(5_000),
     /**
@@ -120,12 +164,46 @@ export const environmentSchema = z
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     /** The worker's own /metrics port when it runs as a separate process. */
     WORKER_METRICS_PORT: port.default(9464),
+    /**
+     * On SIGTERM: how long the API finishes in-flight requests (reporting not-ready meanwhile)
+     * and the worker lets running activities finish, before cutting them. Keep it under the
+     * orchestrator's own (Kubernetes: terminationGracePeriodSeconds, 30 by default).
+     */
+    EASEL_SHUTDOWN_GRACE_SECONDS: z.coerce.number().min(0).max(3_600).default(20),
+    /**
+     * On SIGTERM the API first answers not-ready this long while still accepting, so that a load
+     * balancer stops routing to it before its port closes (5 behind Kubernetes Services).
+     */
+    EASEL_SHUTDOWN_DELAY_SECONDS: z.coerce.number().min(0).max(300).default(0),
     /** Ports of the embedded dev stack (0 picks a free port). */
     DEVSTACK_MONGO_PORT: port.default(27017),
     DEVSTACK_TEMPORAL_PORT: port.default(7233),
     DEVSTACK_TEMPORAL_UI_PORT: port.default(8233),
   })
   .superRefine((env, ctx) => {
+    if (env.EASEL_IMAGE_STORE === 's3' && !env.EASEL_S3_BUCKET) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['EASEL_S3_BUCKET'],
+        message: 'is required when EASEL_IMAGE_STORE=s3',
+      });
+    }
+    if (env.EASEL_IMAGE_DELIVERY === 'presigned' && env.EASEL_IMAGE_STORE !== 's3') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['EASEL_IMAGE_DELIVERY'],
+        message: 'presigned needs EASEL_IMAGE_STORE=s3 (the local store has no URLs of its own)',
+      });
+    }
+    const clientCert = env.TEMPORAL_TLS_CLIENT_CERT_PATH ?? env.TEMPORAL_TLS_CLIENT_CERT_DATA;
+    const clientKey = env.TEMPORAL_TLS_CLIENT_KEY_PATH ?? env.TEMPORAL_TLS_CLIENT_KEY_DATA;
+    if (Boolean(clientCert) !== Boolean(clientKey)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [clientCert ? 'TEMPORAL_TLS_CLIENT_KEY_PATH' : 'TEMPORAL_TLS_CLIENT_CERT_PATH'],
+        message: 'mTLS needs both the client certificate and its key',
+      });
+    }
     if (env.NODE_ENV !== 'production') return;
     if (env.EASEL_FAILPOINTS) {
       ctx.addIssue({ code: 'custom', path: ['EASEL_FAILPOINTS'], message: 'is for tests, never production' });

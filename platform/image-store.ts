@@ -13,11 +13,28 @@ export interface ImageStore {
   read(key: string): Promise<Buffer | null>;
   /** Removes an image; a key already gone is not an error. */
   delete(key: string): Promise<void>;
+  /** Throws, saying what is wrong, when images can be neither stored nor served (for `/readyz`). */
+  check(): Promise<void>;
 }
 
 const EXTENSIONS: Record<string, string> = { 'image/png': 'png', 'image/jpeg': 'jpg', 'image/webp': 'webp' };
 const CONTENT_TYPES = Object.fromEntries(Object.entries(EXTENSIONS).map(([type, ext]) => [ext, type]));
 const KEY_PATTERN = /^[A-Za-z0-9]{32}\.(png|jpg|webp)$/;
+
+/** A fresh key for an image of this type: every store names images alike. */
+export function newImageKey(contentType: string): string {
+  return `${randomToken(32)}.${EXTENSIONS[contentType] ?? 'png'}`;
+}
+
+/** Whether a key is one a store could have made (anything else is refused before any I/O). */
+export function isImageKey(key: string): boolean {
+  return KEY_PATTERN.test(key);
+}
+
+/** The content type a key's extension names. */
+export function contentTypeOfKey(key: string): string {
+  return CONTENT_TYPES[key.split('.').pop() ?? ''] ?? 'application/octet-stream';
+}
 
 /**
  * Images on local disk under the data folder (the default). With several hosts, point every API
@@ -27,7 +44,7 @@ export class LocalDiskImageStore implements ImageStore {
   constructor(private readonly root: string) {}
 
   async put(bytes: Uint8Array, contentType: string): Promise<string> {
-    const key = `${randomToken(32)}.${EXTENSIONS[contentType] ?? 'png'}`;
+    const key = newImageKey(contentType);
     const file = this.pathOf(key);
     await fs.promises.mkdir(path.dirname(file), { recursive: true });
     // Write then rename: a reader never sees half an image.
@@ -39,29 +56,29 @@ export class LocalDiskImageStore implements ImageStore {
   async open(
     key: string,
   ): Promise<{ stream: NodeJS.ReadableStream; contentType: string; bytes: number } | null> {
-    if (!KEY_PATTERN.test(key)) return null;
+    if (!isImageKey(key)) return null;
     const file = this.pathOf(key);
     try {
       const stat = await fs.promises.stat(file);
-      const ext = key.split('.').pop() ?? 'png';
-      return {
-        stream: fs.createReadStream(file),
-        contentType: CONTENT_TYPES[ext] ?? 'application/octet-stream',
-        bytes: stat.size,
-      };
+      return { stream: fs.createReadStream(file), contentType: contentTypeOfKey(key), bytes: stat.size };
     } catch {
       return null;
     }
   }
 
   async read(key: string): Promise<Buffer | null> {
-    if (!KEY_PATTERN.test(key)) return null;
+    if (!isImageKey(key)) return null;
     return fs.promises.readFile(this.pathOf(key)).catch(() => null);
   }
 
   async delete(key: string): Promise<void> {
-    if (!KEY_PATTERN.test(key)) return;
+    if (!isImageKey(key)) return;
     await fs.promises.rm(this.pathOf(key), { force: true });
+  }
+
+  async check(): Promise<void> {
+    await fs.promises.mkdir(this.root, { recursive: true });
+    await fs.promises.access(this.root, fs.constants.W_OK);
   }
 
   private pathOf(key: string): string {

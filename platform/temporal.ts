@@ -1,8 +1,70 @@
 import { Client, Connection } from '@temporalio/client';
-import type { DataConverter, PayloadCodec } from '@temporalio/common';
+import { loadClientConnectConfig } from '@temporalio/envconfig';
+import type { NativeConnectionOptions } from '@temporalio/worker';
+import type { Environment } from './config';
+import type { DataConverter, PayloadCodec, SearchAttributeType } from '@temporalio/common';
+import {
+  encodeSearchAttributeIndexedValueType,
+  type SearchAttributeKey,
+} from '@temporalio/common/lib/search-attributes';
+
+/** The environment's Temporal client settings (platform/config.ts documents each). */
+export type TemporalClientEnvironment = Pick<
+  Environment,
+  | 'TEMPORAL_API_KEY'
+  | 'TEMPORAL_TLS'
+  | 'TEMPORAL_TLS_SERVER_CA_CERT_PATH'
+  | 'TEMPORAL_TLS_SERVER_CA_CERT_DATA'
+  | 'TEMPORAL_TLS_CLIENT_CERT_PATH'
+  | 'TEMPORAL_TLS_CLIENT_CERT_DATA'
+  | 'TEMPORAL_TLS_CLIENT_KEY_PATH'
+  | 'TEMPORAL_TLS_CLIENT_KEY_DATA'
+  | 'TEMPORAL_TLS_SERVER_NAME'
+  | 'TEMPORAL_CONFIG_FILE'
+  | 'TEMPORAL_PROFILE'
+>;
+
+/** What the client's and the worker's connections to Temporal are opened with. */
+export interface TemporalConnectionOptions {
+  address: string;
+  tls?: NativeConnectionOptions['tls'];
+  apiKey?: string;
+  metadata?: Record<string, string>;
+}
+
+/**
+ * TLS, mTLS and the API key, read the way Temporal's SDKs and CLI read them
+ * (`@temporalio/envconfig`: the `TEMPORAL_*` variables over an optional TOML profile), so a
+ * platform team's existing Temporal settings work unchanged. The address is Easel's own
+ * (TEMPORAL_ADDRESS, or the dev stack's).
+ */
+export function temporalConnectionOptions(
+  env: TemporalClientEnvironment,
+  address: string,
+): TemporalConnectionOptions {
+  const overrideEnvVars = Object.fromEntries(
+    Object.entries(env)
+      .filter(([name, value]) => name.startsWith('TEMPORAL_') && value !== undefined)
+      .map(([name, value]) => [name, String(value)]),
+  );
+  const { connectionOptions } = loadClientConnectConfig({
+    overrideEnvVars,
+    ...(env.TEMPORAL_CONFIG_FILE
+      ? { configSource: { path: env.TEMPORAL_CONFIG_FILE } }
+      : { disableFile: true }),
+    ...(env.TEMPORAL_PROFILE && { profile: env.TEMPORAL_PROFILE }),
+  });
+  return {
+    address,
+    ...(connectionOptions.tls !== undefined && { tls: connectionOptions.tls }),
+    ...(connectionOptions.apiKey !== undefined && { apiKey: connectionOptions.apiKey }),
+    ...(connectionOptions.metadata && { metadata: connectionOptions.metadata as Record<string, string> }),
+  };
+}
 
 export interface TemporalSettings {
-  address: string;
+  /** Where and how to connect (temporalConnectionOptions). */
+  connection: TemporalConnectionOptions;
   namespace: string;
   taskQueue: string;
   /**
@@ -15,7 +77,7 @@ export interface TemporalSettings {
 export async function connectTemporal(
   settings: TemporalSettings,
 ): Promise<{ connection: Connection; client: Client }> {
-  const connection = await Connection.connect({ address: settings.address });
+  const connection = await Connection.connect(settings.connection);
   const client = new Client({
     connection,
     namespace: settings.namespace,
@@ -34,4 +96,40 @@ export function encryptingDataConverter(codec: PayloadCodec): DataConverter {
 
 export async function pingTemporal(connection: Connection): Promise<void> {
   await connection.withDeadline(Date.now() + 1_500, () => connection.workflowService.getSystemInfo({}));
+}
+
+/**
+ * Makes sure the namespace has these custom search attributes: a workflow start naming one it
+ * lacks is refused, which would fail every submission. Missing ones are created where the
+ * namespace allows it (a self-hosted cluster); where it does not (Temporal Cloud, a locked-down
+ * cluster) start-up stops and says what to create.
+ */
+export async function ensureSearchAttributes(
+  connection: Connection,
+  namespace: string,
+  keys: readonly SearchAttributeKey<SearchAttributeType>[],
+): Promise<void> {
+  const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace });
+  const missing = keys.filter((k) => !(customAttributes && k.name in customAttributes));
+  if (missing.length === 0) return;
+  try {
+    await connection.operatorService.addSearchAttributes({
+      namespace,
+      searchAttributes: Object.fromEntries(
+        missing.map((k) => [k.name, encodeSearchAttributeIndexedValueType(k.type)!]),
+      ),
+    });
+  } catch (err) {
+    const commands = missing
+      .map(
+        (k) =>
+          `temporal operator search-attribute create --namespace ${namespace} --name ${k.name} --type ${k.type === 'KEYWORD' ? 'Keyword' : k.type}`,
+      )
+      .join('; ');
+    throw new Error(
+      `Temporal namespace "${namespace}" lacks the search attributes ${missing.map((k) => k.name).join(', ')} ` +
+        `and refused to create them (${(err as Error).message}). Create them once: ${commands} ` +
+        '(on Temporal Cloud: tcld namespace search-attributes add, or the Cloud UI).',
+    );
+  }
 }

@@ -5,13 +5,13 @@ import { deploymentsFor, type Deployment, type ProviderConfig } from './deployme
 
 /** A request parameter a deployment cannot serve as asked, in the API's own field names. */
 export type UnmetParameter =
-  'n' | 'seed' | 'negative_prompt' | 'image_urls' | 'aspect_ratio' | 'output_format';
+  'n' | 'seed' | 'negative_prompt' | 'image_urls' | 'mask_url' | 'aspect_ratio' | 'output_format';
 
 /** What of the request these capabilities cannot serve as asked (empty: they can serve all of it). */
 export function unmetParameters(
   request: Pick<
     JobRequest,
-    'n' | 'seed' | 'negative_prompt' | 'image_urls' | 'aspect_ratio' | 'output_format'
+    'n' | 'seed' | 'negative_prompt' | 'image_urls' | 'mask_url' | 'aspect_ratio' | 'output_format'
   >,
   capabilities: ModelCapabilities,
 ): UnmetParameter[] {
@@ -20,6 +20,7 @@ export function unmetParameters(
   if (request.seed !== undefined && !capabilities.seed) unmet.push('seed');
   if (request.negative_prompt !== undefined && !capabilities.negativePrompt) unmet.push('negative_prompt');
   if ((request.image_urls?.length ?? 0) > capabilities.maxReferenceImages) unmet.push('image_urls');
+  if (request.mask_url !== undefined && !capabilities.mask) unmet.push('mask_url');
   if (!capabilities.aspectRatios.includes(request.aspect_ratio)) unmet.push('aspect_ratio');
   if (request.output_format !== undefined && !capabilities.outputFormats.includes(request.output_format))
     unmet.push('output_format');

@@ -338,6 +338,7 @@ function generationRequest(input: GenerateInput, deployment: Deployment, model: 
     ...(r.negative_prompt !== undefined && { negativePrompt: r.negative_prompt }),
     ...(r.seed !== undefined && { seed: r.seed }),
     ...(r.image_urls !== undefined && { imageUrls: r.image_urls }),
+    ...(r.mask_url !== undefined && { maskUrl: r.mask_url }),
     ...(r.output_format !== undefined && { outputFormat: r.output_format }),
   };
 }

@@ -8,11 +8,13 @@ import {
   proxyLocalActivities,
   ParentClosePolicy,
   startChild,
+  upsertSearchAttributes,
 } from '@temporalio/workflow';
 import { webhookDeliveryWorkflow } from './webhook-delivery';
 import type { Activities } from '../activities';
 import type { ImagineInput, ImagineOutcome, SettledJobContext, SettleInput } from '../core/jobs/contract';
 import type { JobAttempt, JobError } from '../core/jobs/store';
+import { JOB_STATUS, PROVIDER } from '../core/jobs/search-attributes';
 
 const JOB_DEADLINE = '15 minutes';
 
@@ -48,6 +50,8 @@ function errorOf(err: unknown): JobError & { attempts?: JobAttempt[] } {
  * One image job, its credits reserved by the API: generate → store → capture; on failure,
  * timeout or cancellation the whole reservation is released in a scope that cannot itself be
  * cancelled. The job document is written by the activities, so readers never query this workflow.
+ * The workflow closes as the job ended — Completed, Failed (with the job's error) or Canceled —
+ * and keeps its status and provider in search attributes, so that Temporal's own views tell them.
  */
 export async function imagineJobWorkflow(input: ImagineInput): Promise<ImagineOutcome> {
   const settling: Pick<SettleInput, 'jobId' | 'reservation' | 'job'> = {
@@ -62,8 +66,10 @@ export async function imagineJobWorkflow(input: ImagineInput): Promise<ImagineOu
   };
 
   let settlement: SettleInput;
+  let cancellation: Error | undefined;
   try {
     await startJob(input.jobId);
+    upsertSearchAttributes([{ key: JOB_STATUS, value: 'running' }]);
     const result = await generateImages({
       jobId: input.jobId,
       model: input.model,
@@ -82,6 +88,7 @@ export async function imagineJobWorkflow(input: ImagineInput): Promise<ImagineOu
     };
   } catch (err) {
     if (isCancellation(err)) {
+      cancellation = err as Error;
       settlement = {
         ...settling,
         status: 'canceled',
@@ -94,6 +101,10 @@ export async function imagineJobWorkflow(input: ImagineInput): Promise<ImagineOu
   }
   // Settling must happen even when the workflow itself is being cancelled.
   const settled = await CancellationScope.nonCancellable(() => settleJob(settlement));
+  upsertSearchAttributes([
+    { key: JOB_STATUS, value: settlement.status },
+    ...(settlement.provider !== undefined ? [{ key: PROVIDER, value: settlement.provider }] : []),
+  ]);
   // The webhook goes out only once the job and its credits are final, from a child workflow that
   // outlives this one, so that a slow receiver never holds the job open.
   const webhook = settled.webhook;
@@ -105,6 +116,15 @@ export async function imagineJobWorkflow(input: ImagineInput): Promise<ImagineOu
         parentClosePolicy: ParentClosePolicy.ABANDON,
       }),
     );
+  }
+  // Settled and told: now close as the job ended.
+  if (cancellation !== undefined) throw cancellation;
+  if (settlement.status === 'failed') {
+    throw ApplicationFailure.create({
+      type: settlement.error?.code ?? 'generation_failed',
+      message: settlement.error?.message ?? 'The job failed.',
+      nonRetryable: true,
+    });
   }
   return { status: settlement.status };
 }

@@ -19,7 +19,7 @@ export function accountRoutes(accounts: AccountService): Router {
   return router;
 }
 
-const estimateBody = z
+export const estimateBody = z
   .object({
     model: z.string().optional(),
     task: z.string().optional(),

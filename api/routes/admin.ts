@@ -18,10 +18,10 @@ const rateLimitOverrides = z
   })
   .strict();
 
-const createAccountBody = z
+export const createAccountBody = z
   .object({ name: z.string().trim().min(1).max(200), plan: z.string().optional() })
   .strict();
-const patchAccountBody = z
+export const patchAccountBody = z
   .object({
     name: z.string().trim().min(1).max(200).optional(),
     plan: z.string().optional(),
@@ -29,23 +29,23 @@ const patchAccountBody = z
     rate_limits: rateLimitOverrides.nullable().optional(),
   })
   .strict();
-const grantBody = z
+export const grantBody = z
   .object({
     credits: z.number().int().positive().max(100_000_000),
     idempotency_key: z.string().min(1).max(200),
     reason: z.string().max(500).default('grant'),
   })
   .strict();
-const issueKeyBody = z.object({ name: z.string().max(200).optional() }).strict();
-const accountsQuery = z.object({
+export const issueKeyBody = z.object({ name: z.string().max(200).optional() }).strict();
+export const accountsQuery = z.object({
   limit: z.coerce.number().int().min(1).max(200).default(50),
   /** next_cursor of the previous page: the last account id it showed. */
   cursor: z.string().min(1).max(200).optional(),
   status: z.enum(['active', 'suspended']).optional(),
 });
-const releaseBody = z.object({ reason: z.string().trim().min(1).max(500) }).strict();
+export const releaseBody = z.object({ reason: z.string().trim().min(1).max(500) }).strict();
 const seqParam = z.object({ seq: z.coerce.number().int().positive() });
-const ledgerQuery = z.object({
+export const ledgerQuery = z.object({
   limit: z.coerce.number().int().min(1).max(500).default(50),
   before: z.coerce.number().int().positive().optional(),
 });

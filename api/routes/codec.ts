@@ -8,7 +8,7 @@ import { parseInput } from '../validation';
 /** Proto3 JSON carries bytes as base64 (either alphabet). */
 const base64 = z.string().regex(/^[A-Za-z0-9+/_-]*={0,2}$/, 'must be base64');
 
-const payloadsBody = z.object({
+export const payloadsBody = z.object({
   payloads: z
     .array(z.object({ metadata: z.record(z.string(), base64).nullish(), data: base64.nullish() }))
     .max(10_000),

@@ -20,7 +20,13 @@ import {
   type Submission,
 } from '../../core/jobs/contract';
 import { hasWorkflow, startJobWorkflow } from '../../core/jobs/job-workflow';
-import { isTerminal, type JobRecord, type JobRequest, type JobStore } from '../../core/jobs/store';
+import {
+  isTerminal,
+  type JobRecord,
+  type JobRequest,
+  type JobStore,
+  type StoredImage,
+} from '../../core/jobs/store';
 import { presentJob, type ImageLinks } from '../../core/jobs/view';
 import { MovementConflict, MovementRefused, type Ledger, type Reservation } from '../../core/ledger/ledger';
 import { NO_FAILPOINTS, parseFailpoints, type Failpoints } from '../../platform/failpoints';
@@ -32,6 +38,9 @@ import { currentAccount } from '../middleware';
 import type { RequestRateLimiter } from '../rate-limit';
 import { parseInput } from '../validation';
 
+/** The most reference images one job takes (`image_urls`, the uploads of `/v1/images/edits`). */
+export const MAX_REFERENCE_IMAGES = 8;
+
 const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
 
 /**
@@ -41,43 +50,50 @@ const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
 const METADATA_KEY = /^[A-Za-z0-9_-][A-Za-z0-9_:-]{0,63}$/;
 const metadataKeyRule = 'keys are 1 to 64 letters, digits, "_", "-" or ":" (not first)';
 
-export const imagineBody = z.strictObject({
-  model: z.string().min(1, 'give a model, or "auto" with a task'),
-  prompt: z.string().trim().min(1, 'must not be empty').max(4_000),
-  task: z.string().min(1).optional(),
-  n: z.number().int().min(1).max(4).default(1),
-  aspect_ratio: z.enum(ASPECT_RATIOS as [string, ...string[]]).default('1:1'),
-  seed: z.number().int().min(0).max(4_294_967_295).optional(),
-  negative_prompt: z.string().max(2_000).optional(),
-  image_urls: z.array(httpUrl).max(8).optional(),
-  /** The image format; absent, each provider's default (PNG for most). */
-  output_format: z.enum(OUTPUT_FORMATS as [OutputFormat, ...OutputFormat[]]).optional(),
-  webhook_url: httpUrl.optional(),
-  metadata: z
-    // zod's records drop a `__proto__` key without a word (JSON.parse makes it an own key): refuse it.
-    .preprocess(
-      (m, ctx) => {
-        if (m !== null && typeof m === 'object' && Object.hasOwn(m, '__proto__')) {
-          ctx.issues.push({
-            code: 'custom',
-            input: m,
-            message: `key "__proto__" refused: ${metadataKeyRule}`,
-          });
-        }
-        return m;
-      },
-      z
-        .record(z.string().regex(METADATA_KEY), z.string().max(512), {
-          error: (issue) =>
-            issue.code === 'invalid_key'
-              ? `key ${JSON.stringify(issue.input)} refused: ${metadataKeyRule}`
-              : undefined,
-        })
-        .refine((m) => Object.keys(m).length <= 16, 'at most 16 keys'),
-    )
-    .optional(),
-  fallback_models: z.array(z.string()).max(4).optional(),
-});
+export const imagineBody = z
+  .strictObject({
+    model: z.string().min(1, 'give a model, or "auto" with a task'),
+    prompt: z.string().trim().min(1, 'must not be empty').max(4_000),
+    task: z.string().min(1).optional(),
+    n: z.number().int().min(1).max(4).default(1),
+    aspect_ratio: z.enum(ASPECT_RATIOS as [string, ...string[]]).default('1:1'),
+    seed: z.number().int().min(0).max(4_294_967_295).optional(),
+    negative_prompt: z.string().max(2_000).optional(),
+    image_urls: z.array(httpUrl).max(MAX_REFERENCE_IMAGES).optional(),
+    /** A mask for the first of `image_urls`: a PNG, transparent where the image may change. */
+    mask_url: httpUrl.optional(),
+    /** The image format; absent, each provider's default (PNG for most). */
+    output_format: z.enum(OUTPUT_FORMATS as [OutputFormat, ...OutputFormat[]]).optional(),
+    webhook_url: httpUrl.optional(),
+    metadata: z
+      // zod's records drop a `__proto__` key without a word (JSON.parse makes it an own key): refuse it.
+      .preprocess(
+        (m, ctx) => {
+          if (m !== null && typeof m === 'object' && Object.hasOwn(m, '__proto__')) {
+            ctx.issues.push({
+              code: 'custom',
+              input: m,
+              message: `key "__proto__" refused: ${metadataKeyRule}`,
+            });
+          }
+          return m;
+        },
+        z
+          .record(z.string().regex(METADATA_KEY), z.string().max(512), {
+            error: (issue) =>
+              issue.code === 'invalid_key'
+                ? `key ${JSON.stringify(issue.input)} refused: ${metadataKeyRule}`
+                : undefined,
+          })
+          .refine((m) => Object.keys(m).length <= 16, 'at most 16 keys'),
+      )
+      .optional(),
+    fallback_models: z.array(z.string()).max(4).optional(),
+  })
+  .refine((body) => body.mask_url === undefined || (body.image_urls?.length ?? 0) > 0, {
+    path: ['mask_url'],
+    message: 'a mask applies to the first of image_urls: give image_urls too',
+  });
 export type ImagineBody = z.infer<typeof imagineBody>;
 
 export interface SubmitDeps {
@@ -106,6 +122,18 @@ export interface SubmitDeps {
 export interface SubmitContext {
   idempotencyKey?: string;
   failpoints: Failpoints;
+  /** Images uploaded with the request, stored already; the body's image_urls and mask_url sign them. */
+  uploads?: UploadedInputs;
+}
+
+/** What `POST /v1/images/edits` stored before submitting, and how the request hash sees it. */
+export interface UploadedInputs {
+  images: StoredImage[];
+  /**
+   * `image_urls` and `mask_url` as the request hash covers them: a stored upload by its bytes'
+   * digest, since its signed URL is new on every retry (an Idempotency-Key replay must match).
+   */
+  hashedAs: Pick<ImagineBody, 'image_urls' | 'mask_url'>;
 }
 
 /**
@@ -207,7 +235,8 @@ export class JobSubmitter {
         'Idempotency-Key': 'length 1–255',
       });
     }
-    const requestHash = createHash('sha256').update(canonicalJson(body)).digest('hex');
+    const hashed = context.uploads ? { ...body, ...context.uploads.hashedAs } : body;
+    const requestHash = createHash('sha256').update(canonicalJson(hashed)).digest('hex');
     const jobId = idempotencyKey
       ? `job_${sha256Hex(`${account._id}\u0000${idempotencyKey}`).slice(0, 32)}`
       : `job_${randomToken(24)}`;
@@ -221,6 +250,7 @@ export class JobSubmitter {
       ...(body.negative_prompt !== undefined && { negative_prompt: body.negative_prompt }),
       ...(body.seed !== undefined && { seed: body.seed }),
       ...(body.image_urls !== undefined && { image_urls: body.image_urls }),
+      ...(body.mask_url !== undefined && { mask_url: body.mask_url }),
       ...(body.output_format !== undefined && { output_format: body.output_format }),
       ...(body.webhook_url !== undefined && { webhook_url: body.webhook_url }),
       ...(body.metadata !== undefined && { metadata: body.metadata }),
@@ -229,6 +259,7 @@ export class JobSubmitter {
     const submission: Submission = {
       requestHash,
       ...(idempotencyKey !== undefined && { idempotencyKey }),
+      ...(context.uploads && { inputImages: context.uploads.images }),
     };
 
     if (idempotencyKey !== undefined) {

@@ -1,3 +1,4 @@
+import { pipeline } from 'node:stream';
 import { Router } from 'express';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { z } from 'zod';
@@ -18,14 +19,16 @@ import { parseInput } from '../validation';
 const MAX_WAIT_SECONDS = 60;
 const CANCEL_WAIT_MS = 10_000;
 
-const getQuery = z.object({ wait: z.coerce.number().min(0).max(MAX_WAIT_SECONDS).optional() });
-const listQuery = z.object({
+export const getJobQuery = z.object({ wait: z.coerce.number().min(0).max(MAX_WAIT_SECONDS).optional() });
+export const listJobsQuery = z.object({
   status: z.enum(['queued', 'running', 'succeeded', 'failed', 'canceled']).optional(),
   limit: z.coerce.number().int().min(1).max(100).default(20),
   cursor: z.string().optional(),
 });
 
 export interface JobRouteDeps {
+  /** The process is shutting down: long-polls answer at once. */
+  draining?: AbortSignal;
   jobs: JobStore;
   ledger: Ledger;
   temporal: Client;
@@ -62,7 +65,7 @@ function decodeCursor(cursor: string): number {
   return Number(match[1]);
 }
 
-export function jobRoutes({ jobs, ledger, temporal, taskQueue, imageLinks }: JobRouteDeps): Router {
+export function jobRoutes({ jobs, ledger, temporal, taskQueue, imageLinks, draining }: JobRouteDeps): Router {
   const router = Router();
 
   /** Another account's job is indistinguishable from a missing one. */
@@ -74,7 +77,7 @@ export function jobRoutes({ jobs, ledger, temporal, taskQueue, imageLinks }: Job
 
   router.get('/jobs/:id', async (req, res) => {
     const account = currentAccount(req);
-    const { wait } = parseInput(getQuery, req.query, 'query');
+    const { wait } = parseInput(getJobQuery, req.query, 'query');
     const left = new AbortController();
     req.on('close', () => left.abort());
     const job = await waitForJob(
@@ -82,14 +85,14 @@ export function jobRoutes({ jobs, ledger, temporal, taskQueue, imageLinks }: Job
       jobs,
       await ownJob(account._id, req.params.id),
       (wait ?? 0) * 1000,
-      left.signal,
+      draining ? AbortSignal.any([left.signal, draining]) : left.signal,
     );
     res.json(presentJob(job, imageLinks));
   });
 
   router.get('/jobs', async (req, res) => {
     const account = currentAccount(req);
-    const query = parseInput(listQuery, req.query, 'query');
+    const query = parseInput(listJobsQuery, req.query, 'query');
     const page = await listJobs(ledger, jobs, account._id, {
       limit: query.limit,
       ...(query.status && { status: query.status }),
@@ -167,12 +170,13 @@ export function imageRoutes(deps: {
     // Private: a shared cache must not serve it past its expiry or to someone without the URL.
     const maxAge = Math.max(0, Math.floor((check.expiresAt - Date.now()) / 1000));
     res.setHeader('Cache-Control', `private, max-age=${maxAge}`);
-    image.stream.pipe(res);
+    // pipeline, not pipe: a client that leaves closes the store's stream (an S3 connection) too.
+    pipeline(image.stream, res, () => undefined);
   });
   return router;
 }
 
-const signedImageQuery = z.object({
+export const signedImageQuery = z.object({
   account: z.string().min(1).max(100),
   expires: z.coerce.number().int().positive(),
   signature: z.string().min(1).max(100),

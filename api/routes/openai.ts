@@ -1,186 +1,61 @@
-import { Router, type NextFunction, type Request, type Response } from 'express';
+import { createHash } from 'node:crypto';
+import { Router, type Request, type Response } from 'express';
 import type { Client } from '@temporalio/client';
 import { z } from 'zod';
-import { ApiError, toApiError } from '../errors';
+import { ApiError } from '../errors';
 import type { ImageStore } from '../../platform/image-store';
-import { DomainError } from '../../core/errors';
+import type { Account } from '../../core/accounts/accounts';
 import { waitForJob } from '../../core/jobs/job-workflow';
-import type { JobRecord, JobStore } from '../../core/jobs/store';
+import type { JobRecord, JobStore, StoredImage } from '../../core/jobs/store';
 import type { ImageLinks } from '../../core/jobs/view';
-import { ASPECT_RATIOS, OUTPUT_FORMATS, type AspectRatio, type OutputFormat } from '../../providers/types';
 import { currentAccount } from '../middleware';
 import { parseInput } from '../validation';
-import type { JobSubmitter } from './imagine';
+import type { ImagineBody, JobSubmitter, UploadedInputs } from './imagine';
+import { readEditRequest, type EditInput } from './openai-edits';
+import {
+  aspectRatioFor,
+  imageOptionFields,
+  moderationField,
+  openAiError,
+  openAiErrorHandler,
+  responseFormatFor,
+  type OpenAiError,
+} from './openai-images';
+
+export { aspectRatioForSize } from './openai-images';
 
 /**
- * `POST /v1/images/generations`, shaped like OpenAI's Images API so that the official `openai`
- * clients (and tools built on them) work against Easel unchanged: the same credits, limits,
- * routing and ledger as `/v1/imagine`, but synchronous — the answer waits for the images, or
- * streams them as OpenAI's server-sent events with `stream: true`. Every parameter is honoured
- * or refused with OpenAI's error shape; none is ignored.
+ * `POST /v1/images/generations` and `POST /v1/images/edits`, shaped like OpenAI's Images API so
+ * that the official `openai` clients (and tools built on them) work against Easel unchanged: the
+ * same credits, limits, routing and ledger as `/v1/imagine`, but synchronous — the answer waits
+ * for the images, or streams them as OpenAI's server-sent events with `stream: true`. Every
+ * parameter is honoured or refused with OpenAI's error shape; none is ignored.
  */
 
-/** The sizes OpenAI defines for its GPT image models. */
-const GPT_IMAGE_SIZES = ['auto', '1024x1024', '1536x1024', '1024x1536'] as const;
-const isGptImage = (model: string): boolean => model.startsWith('gpt-image');
-
-const generationsBody = z.strictObject({
-  model: z.string().min(1).default('gpt-image-1'),
-  prompt: z.string().trim().min(1).max(4_000),
-  n: z.number().int().min(1).max(4).default(1),
-  size: z
-    .string()
-    .regex(/^(auto|\d{2,5}x\d{2,5})$/, 'use WIDTHxHEIGHT (e.g. 1024x1024) or auto')
-    .default('auto'),
-  response_format: z.enum(['url', 'b64_json']).optional(),
-  output_format: z.enum(OUTPUT_FORMATS as [OutputFormat, ...OutputFormat[]]).optional(),
-  output_compression: z.number().int().min(0).max(100).optional(),
-  // The deployment decides these on Easel; only their defaults are taken, anything else is refused.
-  quality: z
-    .literal('auto', { error: 'the deployment sets the quality on this Easel: omit it or send auto' })
-    .optional(),
-  background: z
-    .literal('auto', {
-      error: 'transparent and opaque backgrounds are not offered on this Easel: omit it or send auto',
-    })
-    .optional(),
-  moderation: z
-    .literal('auto', { error: 'the moderation level is the provider’s on this Easel: omit it or send auto' })
-    .optional(),
+export const generationsBody = z.strictObject({
+  ...imageOptionFields,
+  moderation: moderationField,
   style: z.never({ error: 'style is a DALL·E 3 parameter no model here takes' }).optional(),
-  stream: z.boolean().default(false),
-  /** Easel's upstreams do not stream partial images: 0 is all it can give. */
-  partial_images: z
-    .literal(0, { error: 'no provider here streams partial images: omit it or send 0' })
-    .optional(),
-  user: z.string().max(256).optional(),
 });
 
-const SYNC_WAIT_MS = 5 * 60_000;
-
-/** How far (on a log scale) a size may be from a catalog aspect ratio and still mean it. */
-const RATIO_TOLERANCE = 0.03;
-
-const logRatio = (a: number, b: number): number => Math.log(a / b);
-
-/** The catalog aspect ratio closest to a WIDTHxHEIGHT size (compared on a log scale). */
-export function aspectRatioForSize(size: string): AspectRatio {
-  if (size === 'auto') return '1:1';
-  const [w, h] = size.split('x').map(Number) as [number, number];
-  const distance = (ratio: AspectRatio): number => {
-    const [a, b] = ratio.split(':').map(Number) as [number, number];
-    return Math.abs(logRatio(a, b) - logRatio(w, h));
-  };
-  return ASPECT_RATIOS.reduce((best, ratio) => (distance(ratio) < distance(best) ? ratio : best));
-}
+/** The default wait for a job before the answer is a 504 naming it (EASEL_SYNC_WAIT_SECONDS). */
+export const DEFAULT_SYNC_WAIT_MS = 5 * 60_000;
+/** How long before a client's own timeout the 504 is sent, so that it arrives first. */
+const CLIENT_TIMEOUT_MARGIN_MS = 2_000;
 
 /**
- * The aspect ratio a size asks for, or an OpenAI-shaped 400: GPT image models take OpenAI's own
- * sizes (mapped to 1:1, 3:2, 2:3); other models take `auto` or a size of one of the catalog's
- * aspect ratios (the provider makes its own size for it, which the job's attempt states).
+ * How long, from the request's arrival, to wait for the job: at most `ceilingMs`, and less than
+ * the timeout the client announces (Python's client sends its read timeout as
+ * `X-Stainless-Read-Timeout`; Node's sends `X-Stainless-Timeout` for a per-request timeout only;
+ * in seconds). A client that times out first retries on its own — a second job, a second charge —
+ * while a 504 with `x-should-retry: false` is not retried.
  */
-function aspectRatioFor(model: string, size: string): AspectRatio {
-  if (isGptImage(model)) {
-    if (!(GPT_IMAGE_SIZES as readonly string[]).includes(size)) {
-      throw openAiError(
-        400,
-        `Invalid value: '${size}'. Supported values are: ${GPT_IMAGE_SIZES.filter((s) => s !== 'auto')
-          .map((s) => `'${s}'`)
-          .join(', ')}, and 'auto'.`,
-        { param: 'size', code: 'invalid_value' },
-      );
-    }
-    return aspectRatioForSize(size);
-  }
-  if (size === 'auto') return '1:1';
-  const ratio = aspectRatioForSize(size);
-  const [w, h] = size.split('x').map(Number) as [number, number];
-  const [a, b] = ratio.split(':').map(Number) as [number, number];
-  if (w < 64 || h < 64 || Math.abs(logRatio(a, b) - logRatio(w, h)) > RATIO_TOLERANCE) {
-    throw openAiError(
-      400,
-      `Invalid value: '${size}'. Use 'auto' or a size of one of the aspect ratios ${ASPECT_RATIOS.join(', ')} (e.g. 1024x1024, 1344x768).`,
-      { param: 'size', code: 'invalid_value' },
-    );
-  }
-  return ratio;
-}
-
-/** An error in OpenAI's shape: `{error: {message, type, param, code}}`, which its clients read. */
-class OpenAiError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-    readonly body: { type: string; param: string | null; code: string | null; job_id?: string },
-    readonly headers: Record<string, string> = {},
-  ) {
-    super(message);
-  }
-}
-
-function openAiError(
-  status: number,
-  message: string,
-  fields: { type?: string; param?: string | null; code?: string | null; job_id?: string } = {},
-  headers: Record<string, string> = {},
-): OpenAiError {
-  return new OpenAiError(
-    status,
-    message,
-    {
-      type: fields.type ?? 'invalid_request_error',
-      param: fields.param ?? null,
-      code: fields.code ?? null,
-      ...(fields.job_id !== undefined && { job_id: fields.job_id }),
-    },
-    headers,
-  );
-}
-
-/**
- * Easel's refusals as OpenAI's clients expect them: the first bad field as `param`, an account
- * out of credits as 429 `insufficient_quota` (which the clients must not retry), rate limits as
- * `rate_limit_exceeded` with Retry-After.
- */
-function asOpenAiError(err: unknown): unknown {
-  if (err instanceof OpenAiError) return err;
-  const known = err instanceof DomainError ? toApiError(err) : err;
-  if (!(known instanceof ApiError)) return err;
-  const fields = (known.details?.fields ?? {}) as Record<string, string>;
-  const param = Object.keys(fields)[0] ?? (known.details?.parameters as string[] | undefined)?.[0] ?? null;
-  if (known.code === 'insufficient_credits') {
-    return openAiError(
-      429,
-      known.message,
-      { type: 'insufficient_quota', code: 'insufficient_quota' },
-      { 'x-should-retry': 'false' },
-    );
-  }
-  if (known.status === 429) {
-    return openAiError(429, known.message, { type: 'requests', code: 'rate_limit_exceeded' }, known.headers);
-  }
-  const type =
-    known.status === 401
-      ? 'authentication_error'
-      : known.status >= 500
-        ? 'server_error'
-        : 'invalid_request_error';
-  const detail = Object.entries(fields)
-    .map(([field, problem]) => `${field}: ${problem}`)
-    .join('; ');
-  return openAiError(
-    known.status,
-    detail && !known.message.includes(detail) ? `${known.message} (${detail})` : known.message,
-    { type, param, code: known.code },
-    known.headers,
-  );
-}
-
-export function openAiErrorHandler(err: unknown, _req: Request, res: Response, next: NextFunction): void {
-  const converted = asOpenAiError(err);
-  if (!(converted instanceof OpenAiError)) return next(err);
-  for (const [name, value] of Object.entries(converted.headers)) res.setHeader(name, value);
-  res.status(converted.status).json({ error: { message: converted.message, ...converted.body } });
+export function syncWaitFor(req: Request, ceilingMs: number): number {
+  const announced = ['x-stainless-timeout', 'x-stainless-read-timeout']
+    .map((name) => Number(req.header(name)))
+    .find((seconds) => Number.isFinite(seconds) && seconds > 0);
+  if (announced === undefined) return ceilingMs;
+  return Math.min(ceilingMs, Math.max(1_000, announced * 1000 - CLIENT_TIMEOUT_MARGIN_MS));
 }
 
 export function openAiRoutes(deps: {
@@ -189,8 +64,16 @@ export function openAiRoutes(deps: {
   temporal: Client;
   images: ImageStore;
   imageLinks: ImageLinks;
+  /** How long an answer waits for its job; then 504 `timeout` with the job's id. */
+  syncWaitMs?: number;
+  /**
+   * Aborted just before a shutdown's grace period ends: waits still open answer then (a 504 with
+   * the job's id, which the clients do not retry) rather than being cut, which they would retry.
+   */
+  closing?: AbortSignal;
 }): Router {
   const router = Router();
+  const syncWaitMs = deps.syncWaitMs ?? DEFAULT_SYNC_WAIT_MS;
 
   /** The job's images as OpenAI's `data` items. */
   const imageData = (job: JobRecord, format: 'url' | 'b64_json') =>
@@ -235,38 +118,31 @@ export function openAiRoutes(deps: {
     });
   };
 
-  router.post('/images/generations', async (req, res) => {
-    const account = currentAccount(req);
-    deps.submitter.checkRequestRate(account);
-    const body = parseInput(generationsBody, req.body);
-    const responseFormat = body.response_format ?? (isGptImage(body.model) ? 'b64_json' : 'url');
-    if (body.output_compression !== undefined && (body.output_format ?? 'png') === 'png') {
-      throw openAiError(400, 'output_compression is only supported for jpeg and webp.', {
-        param: 'output_compression',
-        code: 'invalid_value',
-      });
-    }
-    const accepted = await deps.submitter.accept(
-      account,
-      {
-        model: body.model,
-        prompt: body.prompt,
-        n: body.n,
-        aspect_ratio: aspectRatioFor(body.model, body.size),
-        ...(body.output_format !== undefined && { output_format: body.output_format }),
-        ...(body.user && { metadata: { user: body.user } }),
-      },
-      deps.submitter.contextOf(req),
-    );
+  /**
+   * Waits for an accepted job and answers as OpenAI does: the images (as `format`), or with
+   * `stream`, OpenAI's image events — no partial images (no upstream sends them), then one
+   * completed event per image; a failure is an `error` event.
+   */
+  async function answer(
+    res: Response,
+    accepted: JobRecord,
+    how: {
+      format: 'url' | 'b64_json';
+      stream: boolean;
+      events: 'image_generation' | 'image_edit';
+      /** When the answer is due (the client's clock started when it sent the request). */
+      deadline: number;
+    },
+  ): Promise<void> {
+    const waitMs = Math.max(0, how.deadline - Date.now());
     const left = new AbortController();
     res.on('close', () => left.abort());
+    const stop = deps.closing ? AbortSignal.any([left.signal, deps.closing]) : left.signal;
 
-    if (body.stream) {
-      // OpenAI's image stream: no partial images (no upstream sends them), then one completed
-      // event per image; a failure is an `error` event.
+    if (how.stream) {
       res.status(200).setHeader('Content-Type', 'text/event-stream').setHeader('Cache-Control', 'no-cache');
       res.flushHeaders();
-      const job = await waitForJob(deps.temporal, deps.jobs, accepted, SYNC_WAIT_MS, left.signal);
+      const job = await waitForJob(deps.temporal, deps.jobs, accepted, waitMs, stop);
       if (job.status !== 'succeeded') {
         const err = failure(job);
         res.write(
@@ -278,7 +154,7 @@ export function openAiRoutes(deps: {
       const created = Math.floor((job.completed_at ?? new Date()).getTime() / 1000);
       for (const [i, item] of (await imageData(job, 'b64_json')).entries()) {
         const event = {
-          type: 'image_generation.completed',
+          type: `${how.events}.completed`,
           b64_json: (item as { b64_json: string }).b64_json,
           created_at: created,
           size: `${job.images[i]!.width}x${job.images[i]!.height}`,
@@ -292,18 +168,18 @@ export function openAiRoutes(deps: {
             input_tokens_details: { text_tokens: 0, image_tokens: 0 },
           },
         };
-        res.write(`event: image_generation.completed\ndata: ${JSON.stringify(event)}\n\n`);
+        res.write(`event: ${how.events}.completed\ndata: ${JSON.stringify(event)}\n\n`);
       }
       res.end();
       return;
     }
 
-    const job = await waitForJob(deps.temporal, deps.jobs, accepted, SYNC_WAIT_MS, left.signal);
+    const job = await waitForJob(deps.temporal, deps.jobs, accepted, waitMs, stop);
     if (job.status !== 'succeeded') throw failure(job);
     const usage = job.attempts.find((a) => a.outcome === 'success')?.upstream_usage;
     res.json({
       created: Math.floor((job.completed_at ?? new Date()).getTime() / 1000),
-      data: await imageData(job, responseFormat),
+      data: await imageData(job, how.format),
       ...(job.images[0] && {
         size: `${job.images[0].width}x${job.images[0].height}`,
         output_format: job.images[0].content_type.replace('image/', ''),
@@ -312,7 +188,111 @@ export function openAiRoutes(deps: {
       // Easel's own fields, ignored by OpenAI clients.
       easel: { job_id: job._id, model: job.model, credits_charged: job.credits_charged },
     });
+  }
+
+  /** The job an OpenAI request asks for, in /v1/imagine's terms. */
+  const jobBody = (body: {
+    model: string;
+    prompt: string;
+    n: number;
+    size: string;
+    output_format?: ImagineBody['output_format'];
+    user?: string | undefined;
+  }): ImagineBody => ({
+    model: body.model,
+    prompt: body.prompt,
+    n: body.n,
+    aspect_ratio: aspectRatioFor(body.model, body.size),
+    ...(body.output_format !== undefined && { output_format: body.output_format }),
+    ...(body.user && { metadata: { user: body.user } }),
   });
+
+  router.post('/images/generations', async (req, res) => {
+    const deadline = Date.now() + syncWaitFor(req, syncWaitMs);
+    const account = currentAccount(req);
+    deps.submitter.checkRequestRate(account);
+    const body = parseInput(generationsBody, req.body);
+    const format = responseFormatFor(body);
+    const accepted = await deps.submitter.accept(account, jobBody(body), deps.submitter.contextOf(req));
+    await answer(res, accepted, { format, stream: body.stream, events: 'image_generation', deadline });
+  });
+
+  /**
+   * Uploaded files are stored as input images of the account and reach the providers as Easel's
+   * own signed URLs in the job's image_urls and mask_url (the worker reads those from the store;
+   * URL-taking hosts fetch them from EASEL_PUBLIC_URL). The job document lists them as its
+   * input_images, which are never charged nor returned as its images.
+   */
+  router.post('/images/edits', async (req, res) => {
+    const deadline = Date.now() + syncWaitFor(req, syncWaitMs);
+    const account = currentAccount(req);
+    deps.submitter.checkRequestRate(account);
+    const edit = await readEditRequest(req);
+    const format = responseFormatFor(edit.options);
+    // Made before anything is stored: a size the model cannot take stores nothing.
+    const request = jobBody(edit.options);
+    const stored = await storeInputs(account, edit.images, edit.mask);
+    let accepted: JobRecord;
+    try {
+      accepted = await deps.submitter.accept(
+        account,
+        { ...request, ...stored.references },
+        { ...deps.submitter.contextOf(req), ...(stored.uploads && { uploads: stored.uploads }) },
+      );
+    } catch (err) {
+      await stored.discard();
+      throw err;
+    }
+    // A repeated Idempotency-Key answers with the earlier job, which has its own copies.
+    const kept = new Set((accepted.input_images ?? []).map((i) => i.key));
+    if (stored.keys.some((key) => !kept.has(key))) await stored.discard();
+    await answer(res, accepted, { format, stream: edit.options.stream, events: 'image_edit', deadline });
+  });
+
+  /** Stores an edit's uploads; URLs are passed on as they are. */
+  async function storeInputs(account: Account, images: EditInput[], mask: EditInput | undefined) {
+    const stored: StoredImage[] = [];
+    const discard = () =>
+      Promise.all(stored.map((image) => deps.images.delete(image.key).catch(() => undefined)));
+    const place = async (input: EditInput): Promise<{ url: string; hashedAs: string }> => {
+      if (input.kind === 'url') return { url: input.url, hashedAs: input.url };
+      const key = await deps.images.put(input.bytes, input.contentType);
+      stored.push({
+        key,
+        width: input.width,
+        height: input.height,
+        content_type: input.contentType,
+        bytes: input.bytes.length,
+      });
+      return {
+        url: deps.imageLinks.url(key, account._id),
+        hashedAs: `sha256:${createHash('sha256').update(input.bytes).digest('hex')}`,
+      };
+    };
+    try {
+      const placed: Awaited<ReturnType<typeof place>>[] = [];
+      for (const image of images) placed.push(await place(image));
+      const placedMask = mask && (await place(mask));
+      const references = {
+        image_urls: placed.map((p) => p.url),
+        ...(placedMask && { mask_url: placedMask.url }),
+      };
+      const uploads: UploadedInputs | undefined =
+        stored.length > 0
+          ? {
+              images: stored,
+              hashedAs: {
+                image_urls: placed.map((p) => p.hashedAs),
+                ...(placedMask && { mask_url: placedMask.hashedAs }),
+              },
+            }
+          : undefined;
+      return { references, uploads, keys: stored.map((s) => s.key), discard };
+    } catch (err) {
+      await discard();
+      throw err;
+    }
+  }
 
   router.use(openAiErrorHandler);
   return router;

@@ -5,7 +5,7 @@ import { InvalidInput } from '../../core/errors';
 import { currentAccount } from '../middleware';
 import { parseInput } from '../validation';
 
-const usageQuery = z.object({
+export const usageQuery = z.object({
   from: z.iso.datetime({ offset: true }).or(z.iso.date()).optional(),
   to: z.iso.datetime({ offset: true }).or(z.iso.date()).optional(),
   group_by: z.enum(['model', 'day']).default('model'),

@@ -44,7 +44,11 @@ export async function benchBaseline(
   const { jobs, concurrency } = settings.e2e;
   const taskQueue = `bench-baseline-${randomBytes(4).toString('hex')}`;
   const workerConnection = await NativeConnection.connect({ address: temporal.address });
-  const { connection: clientConnection, client } = await connectTemporal({ ...temporal, taskQueue });
+  const { connection: clientConnection, client } = await connectTemporal({
+    connection: { address: temporal.address },
+    namespace: temporal.namespace,
+    taskQueue,
+  });
   try {
     log('baseline: bundling the bare workflow');
     const worker = await Worker.create({

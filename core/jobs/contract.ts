@@ -96,6 +96,8 @@ export interface BillingPeriodInput {
 export interface Submission {
   requestHash: string;
   idempotencyKey?: string;
+  /** Images uploaded with the request, already in the image store (see JobRecord.input_images). */
+  inputImages?: StoredImage[];
 }
 
 /** The job document written once its credits are reserved (status queued). */
@@ -114,6 +116,7 @@ export function queuedJobRecord(input: ImagineInput, submission: Submission): Jo
     credits_charged: 0,
     reservation: input.reservation,
     images: [],
+    ...(submission.inputImages !== undefined && { input_images: submission.inputImages }),
     attempts: [],
     error: null,
     progress: null,

@@ -7,6 +7,7 @@ import {
 } from '@temporalio/client';
 import { imagineInputOf, type ImagineInput, type ImagineOutcome } from './contract';
 import type { Logger } from '../../platform/logger';
+import { ACCOUNT_ID, JOB_STATUS, MODEL } from './search-attributes';
 import { isTerminal, type JobRecord, type JobStore } from './store';
 
 /** How long a submission waits for Temporal to take a start (the client retries in between). */
@@ -31,6 +32,11 @@ export async function startJobWorkflow(
         args: [input],
         workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
         workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+        typedSearchAttributes: [
+          { key: ACCOUNT_ID, value: input.accountId },
+          { key: MODEL, value: input.model },
+          { key: JOB_STATUS, value: 'queued' },
+        ],
       }),
     );
   } catch (err) {

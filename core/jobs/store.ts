@@ -19,6 +19,8 @@ export interface JobRequest {
   aspect_ratio: AspectRatio;
   seed?: number;
   image_urls?: string[];
+  /** A mask for the first of `image_urls` (transparent where the image may change). */
+  mask_url?: string;
   output_format?: OutputFormat;
   webhook_url?: string;
   metadata?: Record<string, string>;
@@ -125,6 +127,12 @@ export interface JobRecord {
   provider?: string;
   sandbox?: boolean;
   images: StoredImage[];
+  /**
+   * Images uploaded with the request (`POST /v1/images/edits`), stored by Easel: `image_urls` and
+   * `mask_url` are signed URLs of them. Never charged nor shown as the job's images; retention
+   * deletes them with the job's images (null once deleted).
+   */
+  input_images?: StoredImage[] | null;
   attempts: JobAttempt[];
   error?: JobError | null;
   progress?: number | null;
@@ -160,6 +168,7 @@ const jobSchema = new Schema<JobRecord>(
     provider: String,
     sandbox: Boolean,
     images: { type: Schema.Types.Mixed, default: [] },
+    input_images: { type: Schema.Types.Mixed, default: undefined },
     attempts: { type: Schema.Types.Mixed, default: [] },
     error: { type: Schema.Types.Mixed, default: null },
     progress: { type: Number, default: null },
@@ -288,6 +297,21 @@ export class JobStore {
   async withImagesEndedBefore(before: Date, limit: number): Promise<JobRecord[]> {
     return this.model
       .find({ status: 'succeeded', completed_at: { $lt: before }, images_deleted_at: null })
+      .limit(limit)
+      .lean<JobRecord[]>();
+  }
+
+  /**
+   * Settled jobs that ended before `before` and still hold uploaded input images (the retention
+   * schedule: a failed or cancelled job has no images of its own to delete, but may have inputs).
+   */
+  async withInputImagesEndedBefore(before: Date, limit: number): Promise<JobRecord[]> {
+    return this.model
+      .find({
+        status: { $in: TERMINAL_STATUSES },
+        completed_at: { $lt: before },
+        input_images: { $exists: true, $ne: null },
+      })
       .limit(limit)
       .lean<JobRecord[]>();
   }

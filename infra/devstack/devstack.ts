@@ -1,4 +1,4 @@
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -7,6 +7,17 @@ import { MongoClient } from 'mongodb';
 import { Connection } from '@temporalio/client';
 import { freePort } from '../../platform/net';
 import { FERRETDB_PATCHES, preparePatchedFerretdb } from './ferretdb-patches';
+import {
+  PidFileWriter,
+  START_TOKEN_ENV,
+  STOP_GRACE_MS,
+  assertListenerIs,
+  assertPortFree,
+  newStartToken,
+  reapOrphans,
+  spawnTiedToParent,
+  type PortChoice,
+} from './ownership';
 
 const execFileAsync = promisify(execFile);
 
@@ -132,8 +143,8 @@ async function waitUntil(
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) {
-      throw new Error(`${what} exited with code ${child.exitCode} before it answered`);
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`${what} exited (${child.exitCode ?? child.signalCode}) before it answered`);
     }
     try {
       await probe();
@@ -171,15 +182,20 @@ function managedProcess(
   args: string[],
   logFile: string,
   ready: () => Promise<void>,
+  owner: { token: string; pidFile: PidFileWriter; port: number },
 ): ManagedProcess & { start(): Promise<void> } {
   let child: ChildProcess | undefined;
   const start = async (): Promise<void> => {
     const out = fs.openSync(logFile, 'a');
-    // Own process group, so that Ctrl-C in the terminal reaches Easel first and Easel stops these
-    // in order, rather than the servers vanishing under a still-running worker.
-    child = spawn(command, args, { stdio: ['ignore', out, out], detached: true });
+    child = spawnTiedToParent(command, args, {
+      logFd: out,
+      env: { ...process.env, [START_TOKEN_ENV]: owner.token },
+    });
     fs.closeSync(out);
     const current = child;
+    if (current.pid !== undefined) {
+      owner.pidFile.set(name, { pid: current.pid, binary: command, port: owner.port });
+    }
     await waitUntil(name, ready, 60_000, current).catch(async (err: Error) => {
       current.kill('SIGKILL');
       const tail = fs.readFileSync(logFile, 'utf8').split('\n').slice(-15).join('\n');
@@ -191,7 +207,7 @@ function managedProcess(
     if (!current || current.exitCode !== null || current.signalCode !== null) return;
     const exited = new Promise<void>((resolve) => current.once('exit', () => resolve()));
     current.kill(signal);
-    const forced = setTimeout(() => current.kill('SIGKILL'), 10_000);
+    const forced = setTimeout(() => current.kill('SIGKILL'), STOP_GRACE_MS);
     await exited;
     clearTimeout(forced);
   };
@@ -221,18 +237,50 @@ function managedProcess(
 /**
  * Starts FerretDB and the Temporal dev server on loopback and resolves once both really answer
  * (a Mongo ping, a Temporal GetSystemInfo), not merely once their ports are open.
+ *
+ * The servers are this stack's own: they stop when this Node process dies, however it dies; any
+ * that a previous run in the same data folder left running are stopped first; and a port that
+ * something else holds is refused, naming the variables that choose another.
  */
 export async function startDevStack(options: DevStackOptions): Promise<DevStack> {
   const log = options.log ?? (() => {});
   const binaries = await ensureDevStackBinaries(log);
   const dataDir = path.resolve(options.dataDir);
   await fs.promises.mkdir(dataDir, { recursive: true });
+  // Before the port check: a previous run's orphans hold the very ports this run wants.
+  await reapOrphans(dataDir, log);
 
+  const services = options.services ?? { mongo: true, temporal: true };
   const mongoPort = await portOrFree(options.mongoPort);
   const temporalPort = await portOrFree(options.temporalPort);
   const uiPort = await portOrFree(options.temporalUiPort);
   const httpPort = await freePort();
   const metricsPort = await freePort();
+  const mongoChoice: PortChoice = {
+    port: mongoPort,
+    server: 'FerretDB',
+    portVariable: 'DEVSTACK_MONGO_PORT',
+    useExistingVariable: 'MONGODB_URI',
+  };
+  const temporalChoice: PortChoice = {
+    port: temporalPort,
+    server: 'Temporal',
+    portVariable: 'DEVSTACK_TEMPORAL_PORT',
+    useExistingVariable: 'TEMPORAL_ADDRESS',
+  };
+  const uiChoice: PortChoice = {
+    port: uiPort,
+    server: 'Temporal web UI',
+    portVariable: 'DEVSTACK_TEMPORAL_UI_PORT',
+    useExistingVariable: 'TEMPORAL_ADDRESS',
+  };
+  const wanted = [
+    ...(services.mongo ? [mongoChoice] : []),
+    ...(services.temporal ? [temporalChoice, uiChoice] : []),
+  ];
+  for (const choice of wanted) await assertPortFree(choice);
+  const token = newStartToken();
+  const pidFile = new PidFileWriter(dataDir, token);
 
   const mongoUri = `mongodb://127.0.0.1:${mongoPort}/`;
   const temporalAddress = `127.0.0.1:${temporalPort}`;
@@ -243,6 +291,7 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
     ['-listen', `127.0.0.1:${mongoPort}`, '-data', path.join(dataDir, 'ferretdb')],
     path.join(dataDir, 'ferretdb.log'),
     () => pingMongo(mongoUri),
+    { token, pidFile, port: mongoPort },
   );
   const temporalArgs = [
     'server',
@@ -262,6 +311,12 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
     // Update-with-start (the submit waits for the workflow's reservation step) needs this on 1.5.x.
     '--dynamic-config-value',
     'frontend.enableExecuteMultiOperation=true',
+
+    // Job workflows' custom search attributes (core/jobs/search-attributes.ts).
+    ...['EaselAccountId', 'EaselModel', 'EaselJobStatus', 'EaselProvider'].flatMap((name) => [
+      '--search-attribute',
+      `${name}=Keyword`,
+    ]),
   ];
   if (!options.ephemeral) temporalArgs.push('--db-filename', path.join(dataDir, 'temporal.db'));
   const temporal = managedProcess(
@@ -270,10 +325,23 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
     temporalArgs,
     path.join(dataDir, 'temporal.log'),
     () => pingTemporal(temporalAddress),
+    { token, pidFile, port: temporalPort },
   );
 
-  const services = options.services ?? { mongo: true, temporal: true };
-  await Promise.all([services.mongo && mongo.start(), services.temporal && temporal.start()]);
+  const stopAll = async (): Promise<void> => {
+    await Promise.all([services.temporal && temporal.kill(), services.mongo && mongo.kill()]);
+    pidFile.remove();
+  };
+  const started = await Promise.allSettled([
+    services.mongo && mongo.start().then(() => assertListenerIs(mongo.pid, mongoChoice)),
+    services.temporal && temporal.start().then(() => assertListenerIs(temporal.pid, temporalChoice)),
+  ]);
+  const failed = started.find((result) => result.status === 'rejected');
+  if (failed) {
+    // The one that did start would otherwise run on, out of every caller's reach.
+    await stopAll();
+    throw failed.reason;
+  }
   if (services.mongo) log(`FerretDB answering at ${mongoUri}`);
   if (services.temporal) log(`Temporal answering at ${temporalAddress} (web UI http://127.0.0.1:${uiPort})`);
 
@@ -281,7 +349,7 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
     ...(services.mongo && { mongoUri, mongo }),
     ...(services.temporal && { temporalAddress, temporal, temporalUiUrl: `http://127.0.0.1:${uiPort}` }),
     stop: async () => {
-      await Promise.all([services.temporal && temporal.kill(), services.mongo && mongo.kill()]);
+      await stopAll();
       if (options.ephemeral) await fs.promises.rm(dataDir, { recursive: true, force: true });
     },
   };

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { PNG } from 'pngjs';
@@ -83,6 +83,8 @@ export interface OpenaiFakeFile {
   name: string;
   type: string;
   size: number;
+  /** The SHA-256 of the bytes received, so that a test can tell exactly what reached the upstream. */
+  sha256: string;
   width?: number;
   height?: number;
 }
@@ -505,6 +507,7 @@ export class OpenaiFake {
         name: value.name,
         type: value.type,
         size: bytes.length,
+        sha256: createHash('sha256').update(bytes).digest('hex'),
         bytes,
       };
       if (value.type === 'image/png') {

@@ -112,6 +112,24 @@ describe('OpenAI-compatible POST /v1/images/generations', () => {
     expect(account.body.balance.held).toBe(0);
   });
 
+  it('reads a bad key and a suspended account as the Node client’s own error classes, in OpenAI’s shape', async () => {
+    const stranger = new OpenAI({ apiKey: 'sk-not-a-key', baseURL: `${easel.baseUrl}/v1`, maxRetries: 0 });
+    const unauthenticated = await stranger.images.generate({ prompt: 'who am I' }).catch((e: unknown) => e);
+    expect(unauthenticated).toBeInstanceOf(OpenAI.AuthenticationError);
+    expect(unauthenticated).toMatchObject({
+      status: 401,
+      type: 'authentication_error',
+      code: 'unauthorized',
+    });
+
+    const suspended = await easel.newAccount('pro');
+    await easel.admin('PATCH', `/accounts/${suspended.id}`, { status: 'suspended' });
+    const barred = new OpenAI({ apiKey: suspended.key, baseURL: `${easel.baseUrl}/v1`, maxRetries: 0 });
+    const refused = await barred.images.generate({ prompt: 'still here?' }).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(OpenAI.PermissionDeniedError);
+    expect(refused).toMatchObject({ status: 403, type: 'invalid_request_error', code: 'account_suspended' });
+  });
+
   it('returns base64 images on request', async () => {
     const result = await client.images.generate({
       model: 'flux-2-dev',

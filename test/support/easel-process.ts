@@ -4,24 +4,38 @@ import { IMAGE_URL_SECRET, METRICS_TOKEN, TEST_PAYLOAD_KEYS } from './secrets';
 
 const REPO = path.resolve(__dirname, '..', '..');
 
+/** Which code a process runs: the sources (through tsx) or the production build in dist/. */
+export type Build = 'sources' | 'dist';
+
 /** A worker in a process of its own (`bin/worker.ts`), so that a test can SIGKILL it mid-job. */
-export function startWorkerProcess(env: Record<string, string>): Promise<ChildProcess> {
-  return startEaselProcess('worker', env, 'worker polling');
+export function startWorkerProcess(
+  env: Record<string, string>,
+  build: Build = 'sources',
+): Promise<ChildProcess> {
+  return startEaselProcess('worker', env, 'worker polling', build);
 }
 
 /** The API in a process of its own (`bin/api.ts`), so that a fault can kill it mid-request. */
-export function startApiProcess(env: Record<string, string>): Promise<ChildProcess> {
-  return startEaselProcess('api', env, 'API listening');
+export function startApiProcess(
+  env: Record<string, string>,
+  build: Build = 'sources',
+): Promise<ChildProcess> {
+  return startEaselProcess('api', env, 'API listening', build);
 }
 
 async function startEaselProcess(
   role: 'api' | 'worker',
   env: Record<string, string>,
   readyLine: string,
+  build: Build,
 ): Promise<ChildProcess> {
   // `node --import tsx`, not the tsx CLI: the CLI runs the program in a child process, which a
   // SIGKILL of the CLI would leave running.
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO, 'bin', `${role}.ts`)], {
+  const program =
+    build === 'dist'
+      ? [path.join(REPO, 'dist', 'bin', `${role}.js`)]
+      : ['--import', 'tsx', path.join(REPO, 'bin', `${role}.ts`)];
+  const child = spawn(process.execPath, program, {
     cwd: REPO,
     env: {
       ...process.env,

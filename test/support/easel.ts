@@ -2,7 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { parseEnvironment } from '../../platform/config';
 import { createLogger } from '../../platform/logger';
 import { startEasel, type Easel, type Role } from '../../bin/runtime';
+import { AnswerChecker } from './openapi-check';
 import { IMAGE_URL_SECRET, METRICS_TOKEN, TEST_PAYLOAD_KEYS } from './secrets';
+import { startS3Server } from './s3-server';
 
 export { METRICS_TOKEN } from './secrets';
 
@@ -51,6 +53,9 @@ export async function startTestEasel(
   } = {},
 ): Promise<TestEasel> {
   const stack = requireDevStack();
+  // TEST_IMAGE_STORE=s3 runs any test file's Easel on its own S3 server instead of local disk.
+  const s3 = process.env.TEST_IMAGE_STORE === 's3' ? await startS3Server() : undefined;
+  const restoreAws = s3?.useAwsEnvironment();
   const suffix = randomBytes(4).toString('hex');
   const dbName = options.dbName ?? `test_${suffix}`;
   const taskQueue = options.taskQueue ?? `test-${suffix}`;
@@ -64,15 +69,25 @@ export async function startTestEasel(
     TEMPORAL_TASK_QUEUE: taskQueue,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     EASEL_WEBHOOK_ALLOW_PRIVATE: 'true',
+    ...s3?.easelEnv(),
     ...options.env,
   });
-  const easel = await startEasel({
-    env,
-    role: options.role ?? 'all',
-    logger: createLogger(env.LOG_LEVEL),
-    mongoUri: `${options.mongoUri ?? stack.mongoUri}${dbName}`,
-    temporalAddress: options.temporalAddress ?? stack.temporalAddress,
-  });
+  const answers = new AnswerChecker();
+  let easel: Easel;
+  try {
+    easel = await startEasel({
+      observeAnswer: answers.observe,
+      env,
+      role: options.role ?? 'all',
+      logger: createLogger(env.LOG_LEVEL),
+      mongoUri: `${options.mongoUri ?? stack.mongoUri}${dbName}`,
+      temporalAddress: options.temporalAddress ?? stack.temporalAddress,
+    });
+  } catch (err) {
+    restoreAws?.();
+    await s3?.stop();
+    throw err;
+  }
   const baseUrl = easel.baseUrl ?? '';
   const call: TestEasel['call'] = async (method, path, opts = {}) => {
     const headers: Record<string, string> = { ...opts.headers };
@@ -106,5 +121,17 @@ export async function startTestEasel(
     const key = await admin<{ key: string }>('POST', `/accounts/${created.body.id}/keys`, {});
     return { id: created.body.id, key: key.body.key };
   };
-  return { ...easel, baseUrl, dbName, taskQueue, call, admin, newAccount };
+  /** Stops Easel, then fails the test file if any answer strayed from the OpenAPI document. */
+  const stop = async (): Promise<void> => {
+    await easel.stop();
+    restoreAws?.();
+    await s3?.stop();
+    const seen = [...new Set(answers.violations)];
+    if (seen.length > 0) {
+      throw new Error(
+        `${seen.length} answer(s) differ from the OpenAPI document (api/openapi):\n  ${seen.slice(0, 20).join('\n  ')}`,
+      );
+    }
+  };
+  return { ...easel, stop, baseUrl, dbName, taskQueue, call, admin, newAccount };
 }

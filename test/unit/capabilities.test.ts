@@ -21,6 +21,16 @@ const ideogram: ModelCapabilities = {
 describe('what a deployment cannot serve as asked', () => {
   const plain = { n: 1, aspect_ratio: '1:1' as const };
 
+  it('finds a mask missing where the deployment takes none', () => {
+    const masked = {
+      ...plain,
+      image_urls: ['https://example.com/a.png'],
+      mask_url: 'https://example.com/m.png',
+    };
+    expect(unmetParameters(masked, gptImage)).toEqual([]);
+    expect(unmetParameters(masked, { ...ideogram, mask: false })).toEqual(['mask_url']);
+  });
+
   it('finds nothing missing in a plain request', () => {
     expect(unmetParameters(plain, gptImage)).toEqual([]);
     expect(unmetParameters(plain, ideogram)).toEqual([]);

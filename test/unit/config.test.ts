@@ -10,6 +10,47 @@ describe('environment', () => {
     expect(env.MONGODB_URI).toBeUndefined();
   });
 
+  it('keeps images on local disk behind Easel’s own URLs unless told otherwise', () => {
+    const env = parseEnvironment({});
+    expect(env.EASEL_IMAGE_STORE).toBe('local');
+    expect(env.EASEL_IMAGE_DELIVERY).toBe('proxy');
+    expect(env.EASEL_S3_PREFIX).toBe('');
+    expect(env.EASEL_S3_FORCE_PATH_STYLE).toBe(false);
+  });
+
+  it('parses the S3 store, and refuses it without a bucket or with a bad value, naming the variable', () => {
+    const env = parseEnvironment({
+      EASEL_IMAGE_STORE: 's3',
+      EASEL_S3_BUCKET: 'easel-images',
+      EASEL_S3_PREFIX: 'prod/',
+      EASEL_S3_ENDPOINT: 'http://minio:9000',
+      EASEL_S3_FORCE_PATH_STYLE: 'true',
+      EASEL_IMAGE_DELIVERY: 'presigned',
+    });
+    expect(env).toMatchObject({
+      EASEL_IMAGE_STORE: 's3',
+      EASEL_S3_BUCKET: 'easel-images',
+      EASEL_S3_PREFIX: 'prod/',
+      EASEL_S3_ENDPOINT: 'http://minio:9000',
+      EASEL_S3_FORCE_PATH_STYLE: true,
+      EASEL_IMAGE_DELIVERY: 'presigned',
+    });
+    expect(() => parseEnvironment({ EASEL_IMAGE_STORE: 's3' })).toThrow(
+      /EASEL_S3_BUCKET: is required when EASEL_IMAGE_STORE=s3/,
+    );
+    expect(() => parseEnvironment({ EASEL_IMAGE_STORE: 'gcs' })).toThrow(/EASEL_IMAGE_STORE: .*got "gcs"/);
+    expect(() => parseEnvironment({ EASEL_S3_ENDPOINT: 'minio:9000' })).toThrow(/EASEL_S3_ENDPOINT: /);
+    expect(() => parseEnvironment({ EASEL_S3_FORCE_PATH_STYLE: 'yes' })).toThrow(
+      /EASEL_S3_FORCE_PATH_STYLE: /,
+    );
+    expect(() => parseEnvironment({ EASEL_S3_PREFIX: '/images/' })).toThrow(
+      /EASEL_S3_PREFIX: must not start/,
+    );
+    expect(() => parseEnvironment({ EASEL_IMAGE_DELIVERY: 'presigned' })).toThrow(
+      /EASEL_IMAGE_DELIVERY: presigned needs EASEL_IMAGE_STORE=s3/,
+    );
+  });
+
   it('names the variable and what is wrong with it', () => {
     expect(() => parseEnvironment({ PORT: 'eighty' })).toThrow(/PORT: .*got "eighty"/);
     expect(() => parseEnvironment({ MONGODB_URI: 'localhost:27017' })).toThrow(

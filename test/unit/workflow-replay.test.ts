@@ -12,9 +12,8 @@ import { testPayloadCodec } from '../support/secrets';
  * production. Histories are recorded by `npx tsx test/record-histories.ts <label>`. Before a
  * release, a workflow change re-records them; once workflows run in production, every recorded
  * set must keep replaying, and a change records a new set beside the old ones (with `patched()`
- * in the workflow for the jobs still running the old code). Histories recorded since payloads are
- * encrypted carry them under the tests' key, which the replay decodes with; older ones are plain
- * and pass through the codec unchanged.
+ * in the workflow for the jobs still running the old code). Histories carry their payloads encrypted
+ * under the tests' key, which the replay decodes with.
  */
 const dir = path.join(__dirname, '..', 'histories');
 const HISTORIES = fs
@@ -33,7 +32,11 @@ describe('workflow replay', () => {
     const history = historyFromJSON(JSON.parse(fs.readFileSync(path.join(dir, `${name}.json`), 'utf8')));
     await expect(
       Worker.runReplayHistory(
-        { workflowsPath: require.resolve('./fixtures/changed-workflow'), replayName: name },
+        {
+          workflowsPath: require.resolve('./fixtures/changed-workflow'),
+          replayName: name,
+          dataConverter: encryptingDataConverter(testPayloadCodec()),
+        },
         history,
       ),
     ).rejects.toThrow(DeterminismViolationError);
