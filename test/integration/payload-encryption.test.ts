@@ -109,20 +109,27 @@ describe('Temporal payload encryption', () => {
   });
 
   it('stores neither the prompt nor the metadata in plain text in the job, delivery and failed-job histories', () => {
-    for (const history of Object.values(histories)) {
+    const indexed = {
+      job: ['EaselAccountId', 'EaselModel', 'EaselJobStatus', 'EaselProvider'],
+      failed: ['EaselAccountId', 'EaselModel', 'EaselJobStatus'],
+      delivery: [],
+    };
+    for (const [name, history] of Object.entries(histories) as Array<[keyof typeof indexed, History]>) {
       const bytes = bytesOf(history);
       expect(bytes.length).toBeGreaterThan(1_000);
       for (const secret of [marker, prompt, metadata.customer_ref, metadata.order]) {
         expect(bytes.includes(secret)).toBe(false);
       }
       expect(Buffer.from(startInput(history).metadata!.encoding!).toString()).toBe(ENCRYPTED_ENCODING);
-      // Only the SDK's own bookkeeping of local activities (sequence, type, times) is written outside
-      // the codec; their results are encrypted like every other payload.
-      expect(
-        unencryptedPayloads(history).filter(
-          (p) => !/\.markerRecordedEventAttributes\.details\.data\./.test(p),
-        ),
-      ).toEqual([]);
+      // Only the SDK's own bookkeeping of local activities (sequence, type, times) and the search
+      // attributes (which Temporal indexes, so they cannot be sealed: ids, model, status and
+      // provider, never the prompt) are written outside the codec; every other payload is encrypted.
+      const plain = unencryptedPayloads(history).filter(
+        (p) => !/\.markerRecordedEventAttributes\.details\.data\./.test(p),
+      );
+      const searchAttributes = plain.filter((p) => /\.searchAttributes\.indexedFields\./.test(p));
+      expect(plain.filter((p) => !searchAttributes.includes(p))).toEqual([]);
+      expect(new Set(searchAttributes.map((p) => p.split('.').pop()))).toEqual(new Set(indexed[name]));
     }
     // Failure messages are encoded too: the upstream's error text is not in the failed job's history.
     expect(bytesOf(histories.failed).includes('Every provider failed')).toBe(false);
