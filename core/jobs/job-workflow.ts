@@ -114,8 +114,10 @@ export async function waitForJob(
   abandoned?: AbortSignal,
 ): Promise<JobRecord> {
   if (isTerminal(job.status) || timeoutMs <= 0) return job;
-  const deadline = Date.now() + timeoutMs;
-  const stop = AbortSignal.any([AbortSignal.timeout(timeoutMs), ...(abandoned ? [abandoned] : [])]);
+  // Whole milliseconds: `?wait=2.5` is a fine wait, and AbortSignal.timeout takes integers only.
+  const waitMs = Math.ceil(timeoutMs);
+  const deadline = Date.now() + waitMs;
+  const stop = AbortSignal.any([AbortSignal.timeout(waitMs), ...(abandoned ? [abandoned] : [])]);
   try {
     await client.withAbortSignal(stop, () => client.workflow.getHandle(job._id).result());
   } catch {

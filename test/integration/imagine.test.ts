@@ -67,6 +67,19 @@ describe('POST /v1/imagine on the sandbox provider', () => {
     expect(await audit()).toEqual([]);
   });
 
+  it('long-polls a running job for a fractional wait', async () => {
+    const { key } = await easel.newAccount('hobby');
+    const submitted = await easel.call<JobView>('POST', '/v1/imagine', {
+      token: key,
+      body: { model: 'flux-2-dev', prompt: 'a short wait' },
+    });
+    const polled = await easel.call<JobView>('GET', `/v1/jobs/${submitted.body.id}?wait=0.3333`, {
+      token: key,
+    });
+    expect(polled.status).toBe(200);
+    expect(['queued', 'running', 'succeeded']).toContain(polled.body.status);
+  });
+
   it('ends a failing job failed, with an error that names the attempts, and releases every credit', async () => {
     const { key } = await easel.newAccount('hobby');
     const before = await account(key);
