@@ -120,7 +120,8 @@ export async function startWorker(
   const running = worker.run();
   running.catch((err: unknown) => logger.error({ err }, 'worker stopped'));
   cleanups.push(async () => {
-    worker.shutdown();
+    // The SDK starts draining on SIGINT/SIGTERM by itself; only a worker still running is told.
+    if (worker.getState() === 'RUNNING') worker.shutdown();
     await running;
   });
   // A submission that stopped halfway: a job written but never started is started; credits
