@@ -23,7 +23,8 @@ const KUBERNETES_VERSIONS = ['1.25.0', '1.37.0'];
 const ENTRY_POINTS = ['dist/bin/api.js', 'dist/bin/worker.js'];
 /** Read by the AWS SDK behind the S3 image store, not by Easel's own environment schema. */
 const AWS_SDK_VARIABLES = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_REGION'];
-const SECRET_NAME = /TOKEN|SECRET|KEY|PASSWORD|MONGODB_URI/;
+/** Variables that carry a secret (a `*_PATH` names a mounted file, not the secret itself). */
+const SECRET_NAME = /^(?!.*_PATH$).*(TOKEN|SECRET|KEY|PASSWORD|MONGODB_URI)/;
 
 type Manifest = { apiVersion: string; kind: string; metadata: { name: string }; spec?: unknown } & Record<
   string,
@@ -38,8 +39,9 @@ type Container = {
   livenessProbe?: { httpGet?: { path: string; port: string } };
   readinessProbe?: { httpGet?: { path: string; port: string } };
   ports?: { name: string; containerPort: number }[];
+  volumeMounts?: unknown[];
 };
-type PodSpec = { securityContext?: Record<string, unknown>; containers: Container[] };
+type PodSpec = { securityContext?: Record<string, unknown>; containers: Container[]; volumes?: unknown[] };
 type Deployment = Manifest & { spec: { template: { spec: PodSpec } } };
 
 function requireFile(file: string): string {
@@ -198,6 +200,29 @@ describe('Helm chart (infra/deploy/helm/easel)', () => {
       );
     },
   );
+
+  it('reaches a TLS Temporal with the CA and client certificate of a referenced Secret, mounted read-only', () => {
+    for (const d of deployments(render(VALUE_SETS['every option on'] ?? []))) {
+      const pod = d.spec.template.spec;
+      const container = pod.containers[0]!;
+      const env = Object.fromEntries((container.env ?? []).map((e) => [e.name, e.value]));
+      expect(env).toMatchObject({
+        TEMPORAL_TLS: 'true',
+        TEMPORAL_TLS_SERVER_CA_CERT_PATH: '/etc/easel/temporal-tls/ca.crt',
+        TEMPORAL_TLS_CLIENT_CERT_PATH: '/etc/easel/temporal-tls/tls.crt',
+        TEMPORAL_TLS_CLIENT_KEY_PATH: '/etc/easel/temporal-tls/tls.key',
+      });
+      expect(pod.volumes).toContainEqual({
+        name: 'temporal-tls',
+        secret: { secretName: 'easel-temporal-tls', defaultMode: 0o440 },
+      });
+      expect(container.volumeMounts).toContainEqual({
+        name: 'temporal-tls',
+        mountPath: '/etc/easel/temporal-tls',
+        readOnly: true,
+      });
+    }
+  });
 
   it('runs the API and the worker apart, non-root, read-only, probed on /healthz and /readyz', () => {
     const manifests = render(VALUE_SETS['every option on'] ?? []);

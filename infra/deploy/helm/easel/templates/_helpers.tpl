@@ -62,6 +62,29 @@ app.kubernetes.io/component: {{ .component }}
   value: {{ .Values.config.temporal.namespace | quote }}
 - name: TEMPORAL_TASK_QUEUE
   value: {{ .Values.config.temporal.taskQueue | quote }}
+{{- with .Values.config.temporal.tls }}
+{{- if .enabled }}
+- name: TEMPORAL_TLS
+  value: "true"
+{{- end }}
+{{- with .serverName }}
+- name: TEMPORAL_TLS_SERVER_NAME
+  value: {{ . | quote }}
+{{- end }}
+{{- if and (or .serverCa .clientCertificate) (not .existingSecret) }}
+{{- fail "config.temporal.tls.existingSecret is required for serverCa or clientCertificate" }}
+{{- end }}
+{{- if .serverCa }}
+- name: TEMPORAL_TLS_SERVER_CA_CERT_PATH
+  value: /etc/easel/temporal-tls/ca.crt
+{{- end }}
+{{- if .clientCertificate }}
+- name: TEMPORAL_TLS_CLIENT_CERT_PATH
+  value: /etc/easel/temporal-tls/tls.crt
+- name: TEMPORAL_TLS_CLIENT_KEY_PATH
+  value: /etc/easel/temporal-tls/tls.key
+{{- end }}
+{{- end }}
 - name: LOG_LEVEL
   value: {{ .Values.config.logLevel | quote }}
 - name: EASEL_IMAGE_STORE
@@ -99,7 +122,7 @@ app.kubernetes.io/component: {{ .component }}
   valueFrom:
     secretKeyRef: { name: {{ $secret }}, key: {{ $name }} }
 {{- end }}
-{{- $set := list "NODE_ENV" "HOST" "PORT" "WORKER_METRICS_PORT" "EASEL_DATA_DIR" "EASEL_PUBLIC_URL" "TEMPORAL_ADDRESS" "TEMPORAL_NAMESPACE" "TEMPORAL_TASK_QUEUE" "LOG_LEVEL" "EASEL_IMAGE_STORE" "EASEL_S3_BUCKET" "EASEL_S3_PREFIX" "EASEL_S3_ENDPOINT" "EASEL_S3_FORCE_PATH_STYLE" "AWS_REGION" "AWS_ACCESS_KEY_ID" "AWS_SECRET_ACCESS_KEY" "EASEL_CONFIG" "EASEL_ADMIN_TOKEN" "EASEL_METRICS_TOKEN" "EASEL_IMAGE_URL_SECRET" "EASEL_PAYLOAD_KEYS" "MONGODB_URI" }}
+{{- $set := list "NODE_ENV" "HOST" "PORT" "WORKER_METRICS_PORT" "EASEL_DATA_DIR" "EASEL_PUBLIC_URL" "TEMPORAL_ADDRESS" "TEMPORAL_NAMESPACE" "TEMPORAL_TASK_QUEUE" "TEMPORAL_TLS" "TEMPORAL_TLS_SERVER_NAME" "TEMPORAL_TLS_SERVER_CA_CERT_PATH" "TEMPORAL_TLS_CLIENT_CERT_PATH" "TEMPORAL_TLS_CLIENT_KEY_PATH" "LOG_LEVEL" "EASEL_IMAGE_STORE" "EASEL_S3_BUCKET" "EASEL_S3_PREFIX" "EASEL_S3_ENDPOINT" "EASEL_S3_FORCE_PATH_STYLE" "AWS_REGION" "AWS_ACCESS_KEY_ID" "AWS_SECRET_ACCESS_KEY" "EASEL_CONFIG" "EASEL_ADMIN_TOKEN" "EASEL_METRICS_TOKEN" "EASEL_IMAGE_URL_SECRET" "EASEL_PAYLOAD_KEYS" "MONGODB_URI" }}
 {{- range $name, $value := .Values.config.extraEnv }}
 {{- if has $name $set }}
 {{- fail (printf "config.extraEnv.%s: the chart sets %s itself (from config or secrets)" $name $name) }}
@@ -120,6 +143,14 @@ app.kubernetes.io/component: {{ .component }}
   configMap:
     name: {{ include "easel.fullname" . }}-config
 {{- end }}
+{{- with .Values.config.temporal.tls.existingSecret }}
+- name: temporal-tls
+  secret:
+    secretName: {{ . }}
+    # 0440 (in decimal: YAML parsers differ on a leading 0): readable by the pod's fsGroup, as the
+    # process runs as a non-root user, and by no one else.
+    defaultMode: 288
+{{- end }}
 {{- end }}
 
 {{- define "easel.volumeMounts" -}}
@@ -129,7 +160,13 @@ app.kubernetes.io/component: {{ .component }}
   mountPath: /data
 {{- if .Values.easelConfig }}
 - name: config
-  mountPath: /etc/easel
+  mountPath: /etc/easel/config.yaml
+  subPath: config.yaml
+  readOnly: true
+{{- end }}
+{{- if .Values.config.temporal.tls.existingSecret }}
+- name: temporal-tls
+  mountPath: /etc/easel/temporal-tls
   readOnly: true
 {{- end }}
 {{- end }}
