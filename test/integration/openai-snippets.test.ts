@@ -34,7 +34,9 @@ describe('the README’s OpenAI-compatible snippets', () => {
     easel = await startTestEasel({
       env: { EASEL_CONFIG: writeConfig({ providers: sandboxProviders({ latency_ms: 50 }) }) },
     });
-    const { key } = await easel.newAccount('pro');
+    const { id, key } = await easel.newAccount('pro');
+    // The Python client test sends a dozen requests back to back, faster than pro's 5 a second.
+    await easel.admin('PATCH', `/accounts/${id}`, { rate_limits: { requests_per_second: 100 } });
     env = { ...process.env, OPENAI_BASE_URL: `${easel.baseUrl}/v1`, OPENAI_API_KEY: key };
   }, 360_000);
   afterAll(async () => {
@@ -53,6 +55,54 @@ describe('the README’s OpenAI-compatible snippets', () => {
     fs.writeFileSync(path.join(dir, 'snippet.py'), readmeSnippet('openai-python'));
     await execFileAsync(python, ['snippet.py'], { cwd: dir, env, timeout: 60_000 });
     landscape();
+  }, 360_000);
+
+  it('generates (default, url, n=2, each gpt-image-1 size), streams and lists models with the Python client', async () => {
+    const python = await pythonWithOpenai();
+    fs.writeFileSync(
+      path.join(dir, 'client.py'),
+      `import base64, json, struct
+from openai import OpenAI
+
+client = OpenAI(max_retries=0)
+out = {}
+r = client.images.generate(model="gpt-image-1", prompt="default")
+out["default"] = {"b64": r.data[0].b64_json is not None, "url": r.data[0].url}
+out["url"] = client.images.generate(model="gpt-image-1", prompt="url", response_format="url").data[0].url
+out["n2"] = len(client.images.generate(model="gpt-image-1", prompt="two", n=2).data)
+out["sizes"] = {}
+for size in ["1024x1024", "1536x1024", "1024x1536", "auto"]:
+    png = base64.b64decode(client.images.generate(model="gpt-image-1", prompt=size, size=size).data[0].b64_json)
+    out["sizes"][size] = list(struct.unpack(">II", png[16:24]))
+out["stream"] = [e.type for e in client.images.generate(model="gpt-image-1", prompt="stream", stream=True)]
+out["models"] = [m.id for m in client.models.list()]
+out["owned_by"] = client.models.retrieve("gpt-image-1").owned_by
+print(json.dumps(out))
+`,
+    );
+    const { stdout } = await execFileAsync(python, ['client.py'], { cwd: dir, env, timeout: 120_000 });
+    const out = JSON.parse(stdout) as {
+      default: { b64: boolean; url: string | null };
+      url: string;
+      n2: number;
+      sizes: Record<string, [number, number]>;
+      stream: string[];
+      models: string[];
+      owned_by: string;
+    };
+    expect(out.default).toEqual({ b64: true, url: null });
+    expect(out.url).toMatch(/\/images\/.+signature=/);
+    expect(out.n2).toBe(2);
+    const shape = ([w, h]: [number, number]): number => Math.sign(w - h);
+    expect(Object.fromEntries(Object.entries(out.sizes).map(([size, wh]) => [size, shape(wh)]))).toEqual({
+      '1024x1024': 0,
+      '1536x1024': 1,
+      '1024x1536': -1,
+      auto: 0,
+    });
+    expect(out.stream).toEqual(['image_generation.completed']);
+    expect(out.models).toContain('gpt-image-1');
+    expect(out.owned_by).toBe('easel');
   }, 360_000);
 
   it('runs the Node snippet with the official openai package', async () => {
