@@ -3,7 +3,7 @@
  * api/ → workflows/ → activities/ → routing/ → providers/, all standing on core/ (the domain) and
  * platform/ (adapters to the outside). docs/architecture.md explains each rule.
  */
-const LAYERS = 'api|workflows|activities|routing|providers|core|platform|bin|infra|bench|test';
+const LAYERS = 'api|workflows|activities|routing|providers|core|platform|bin|infra|bench|test|console';
 const above = (...layers) => `^(${layers.join('|')})/`;
 
 /** @type {import('dependency-cruiser').IConfiguration} */
@@ -85,6 +85,22 @@ module.exports = {
       comment: 'bin/ wires the parts together; nothing in the product depends on it.',
       from: { path: '^(api|workflows|activities|routing|providers|core|platform|infra)/' },
       to: { path: '^bin/' },
+    },
+    {
+      name: 'console-speaks-only-http',
+      severity: 'error',
+      comment:
+        'console/ runs in the browser: it imports its own modules only and reaches Easel through the HTTP API; ' +
+        'the server serves its files and imports none of them.',
+      from: { path: '^console/' },
+      to: { pathNot: '^console/' },
+    },
+    {
+      name: 'nothing-imports-the-console',
+      severity: 'error',
+      comment: 'The console is files served to a browser, not a module of the server.',
+      from: { path: `^(?!console/)(${LAYERS})/` },
+      to: { path: '^console/' },
     },
     {
       name: 'dev-stack-only-from-entry-points',

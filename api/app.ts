@@ -20,6 +20,7 @@ import { limitReads, RequestRateLimiter } from './rate-limit';
 import { accountRoutes, catalogRoutes } from './routes/account';
 import { adminRoutes } from './routes/admin';
 import { codecRoutes } from './routes/codec';
+import { consoleRoutes } from './routes/console';
 import { imagineRoutes, JobSubmitter } from './routes/imagine';
 import type { ImageUrlSigner } from '../platform/image-urls';
 import { workflowRunning } from '../core/jobs/job-workflow';
@@ -225,6 +226,7 @@ export function createApp(deps: ApiDeps): Express {
   );
   app.use('/v1', usageRoutes(deps.usage));
   app.use(referenceRoutes(deps.catalog));
+  app.use(consoleRoutes({ imageUrls: deps.imageUrls }));
   // The OpenAI-compatible routes answer every refusal in OpenAI's error shape, also those of the
   // key check and the read limiter in front of them, which their official clients read.
   app.use('/v1/images', (err: unknown, req: Request, res: Response, next: NextFunction) =>

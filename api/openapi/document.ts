@@ -156,6 +156,17 @@ const OPERATIONS: Operation[] = [
     auth: 'none',
     answers: { 200: { description: 'An HTML page.', content: { 'text/html': { type: 'string' } } } },
   },
+  {
+    method: 'get',
+    path: '/console',
+    operationId: 'console',
+    tag: 'Operations',
+    summary: 'The web console: playground, history and account (API key), accounts (admin token)',
+    description:
+      'A browser app served by this process; it signs in with a key kept in the tab and speaks only this API.',
+    auth: 'none',
+    answers: { 200: { description: 'An HTML page.', content: { 'text/html': { type: 'string' } } } },
+  },
 
   // Catalog (no key needed)
   {
@@ -220,7 +231,7 @@ const OPERATIONS: Operation[] = [
       },
     },
     refusals: {
-      402: 'Too few credits: nothing was reserved and no job is left (`details.needed`, `details.available`).',
+      402: 'Too few credits: nothing was reserved and no job is left (`details.required`, `details.available`).',
       409: 'An Idempotency-Key whose job could not be written: submit under a new key.',
       422: 'The Idempotency-Key was used with another body.',
       503: 'The workflow service did not answer: the credits were released; retry in a few seconds.',

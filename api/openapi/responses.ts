@@ -230,13 +230,13 @@ export const usageReport = z.object({
 });
 
 export const webhookSecret = z.object({
-  secret: z.string().startsWith('whsec_'),
+  secret: z.string().regex(/^whsec_/),
   created_at: isoTime,
   also_signing_until: z.array(isoTime),
 });
 
 export const rotatedWebhookSecret = z.object({
-  secret: z.string().startsWith('whsec_'),
+  secret: z.string().regex(/^whsec_/),
   created_at: isoTime,
   note: z.string(),
   previous_expires_at: isoTime.nullable(),

@@ -13,8 +13,8 @@ interface DocumentedOperation {
   responses: Record<string, DocumentedAnswer>;
 }
 
-/** Paths served that are not API operations: the reference page's static files. */
-const NOT_OPERATIONS = [/^\/docs\/assets\//, /^\/docs\/init\.js$/];
+/** Paths served that are not API operations: the static files of the reference page and the console. */
+const NOT_OPERATIONS = [/^\/docs\/assets\//, /^\/docs\/init\.js$/, /^\/console\/assets\//];
 
 /** Paths the API also answers under another name. */
 const ALIASES: Record<string, string> = { '/imagine': '/v1/imagine' };

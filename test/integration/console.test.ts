@@ -1,0 +1,381 @@
+import type { Browser, Page } from 'puppeteer-core';
+import { ADMIN_TOKEN, startTestEasel, type TestEasel } from '../support/easel';
+import { sandboxProviders, writeConfig } from '../support/config';
+import {
+  attributeOf,
+  clearInput,
+  countOf,
+  isVisible,
+  launchBrowser,
+  openPage,
+  screenshot,
+  textOf,
+  waitForText,
+  type WatchedPage,
+} from '../support/browser';
+
+const WIDE = { width: 1280, height: 900 };
+const NARROW = { width: 390, height: 844 };
+
+/** Screenshots of the page as it stands at 1280 px and at 390 px wide. */
+async function snap(page: Page, name: string): Promise<void> {
+  await screenshot(page, name);
+  await page.setViewport(NARROW);
+  await screenshot(page, name);
+  await page.setViewport(WIDE);
+}
+
+/** The history table's rows, each a map from column to the cell's text. */
+async function historyRows(page: Page): Promise<Array<Record<string, string>>> {
+  return (await page.evaluate(
+    `[...document.querySelectorAll('#history tbody tr')].map((tr) => Object.fromEntries([...tr.cells].map((td) => [td.dataset.label, td.textContent.trim()])))`,
+  )) as Array<Record<string, string>>;
+}
+
+async function signIn(page: Page, origin: string, token: string): Promise<void> {
+  await page.goto(`${origin}/console`, { waitUntil: 'networkidle0' });
+  await page.waitForSelector('#token');
+  await page.type('#token', token);
+  await page.keyboard.press('Enter');
+}
+
+async function submitJob(
+  page: Page,
+  fields: { model: string; prompt: string; n?: number; aspect?: string },
+): Promise<void> {
+  await page.select('#model', fields.model);
+  await clearInput(page, '#prompt');
+  await page.type('#prompt', fields.prompt);
+  if (fields.aspect) await page.select('#aspect-ratio', fields.aspect);
+  if (fields.n !== undefined) {
+    await clearInput(page, '#n');
+    await page.type('#n', String(fields.n));
+  }
+  await page.click('button[type=submit]');
+}
+
+describe('the web console at /console, in a real browser', () => {
+  let easel: TestEasel;
+  let browser: Browser;
+  let customer: WatchedPage;
+  let key: string;
+  const watched: WatchedPage[] = [];
+
+  beforeAll(async () => {
+    easel = await startTestEasel({
+      env: {
+        EASEL_CONFIG: writeConfig({ providers: sandboxProviders({ mode: 'async', latency_ms: 8_000 }) }),
+      },
+    });
+    ({ key } = await easel.newAccount('pro'));
+    browser = await launchBrowser();
+    customer = await openPage(browser, easel.baseUrl, WIDE);
+    watched.push(customer);
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await easel?.stop();
+  });
+
+  it('is served with a strict Content-Security-Policy and no inline script or style', async () => {
+    const res = await fetch(`${easel.baseUrl}/console`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/html/);
+    const csp = res.headers.get('content-security-policy') ?? '';
+    expect(csp).toContain("default-src 'self'");
+    expect(csp).toMatch(/img-src 'self' data: blob:/);
+    expect(csp).not.toContain('unsafe-inline');
+    expect(csp).not.toContain('unsafe-eval');
+    const html = await res.text();
+    expect(html).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/);
+    expect(html).not.toMatch(/<style|\sstyle=/);
+    const asset = await fetch(`${easel.baseUrl}/console/assets/main.js`);
+    expect(asset.headers.get('content-type')).toMatch(/javascript/);
+    expect(asset.headers.get('content-security-policy')).toBe(csp);
+    expect((await fetch(`${easel.baseUrl}/console/assets/nothing.js`)).status).toBe(404);
+  });
+
+  it('has the browser refuse what the policy forbids, and the request log see what leaves the origin', async () => {
+    const probe = await openPage(browser, easel.baseUrl, WIDE);
+    try {
+      await probe.page.goto(`${easel.baseUrl}/console`, { waitUntil: 'networkidle0' });
+      const violations = (await probe.page.evaluate(`new Promise((resolve) => {
+        const seen = [];
+        document.addEventListener('securitypolicyviolation', (e) => seen.push(e.violatedDirective + ' ' + e.blockedURI));
+        const img = document.createElement('img');
+        img.src = 'http://127.0.0.2:9/elsewhere.png';
+        document.body.append(img);
+        const script = document.createElement('script');
+        script.textContent = 'window.inlineRan = true';
+        document.body.append(script);
+        setTimeout(() => resolve(seen), 500);
+      })`)) as string[];
+      expect(violations).toEqual(
+        expect.arrayContaining(['img-src http://127.0.0.2:9/elsewhere.png', 'script-src-elem inline']),
+      );
+      expect(await probe.page.evaluate('window.inlineRan === true')).toBe(false);
+      // A page without the console's policy: what it sends elsewhere shows in the log (and is aborted).
+      await probe.page.goto(`${easel.baseUrl}/healthz`);
+      await probe.page.evaluate(`fetch('http://127.0.0.2:9/elsewhere').catch(() => undefined)`);
+      expect(probe.foreign()).toEqual(['http://127.0.0.2:9/elsewhere']);
+    } finally {
+      await probe.close();
+    }
+  });
+
+  it('explains a key Easel does not accept, then signs a customer in with theirs', async () => {
+    const { page } = customer;
+    await page.goto(`${easel.baseUrl}/console`, { waitUntil: 'networkidle0' });
+    await page.waitForSelector('#token');
+    expect(await page.evaluate('document.activeElement.id')).toBe('token');
+    await snap(page, 'sign-in');
+    await signIn(page, easel.baseUrl, 'ek_not-a-real-key');
+    const refusal = await waitForText(page, '#sign-in-error', /neither an API key nor the admin token/);
+    expect(refusal).toMatch(/copied whole/);
+    expect(await attributeOf(page, '#token', 'aria-invalid')).toBe('true');
+    await snap(page, 'sign-in-refused');
+    await clearInput(page, '#token');
+    await page.type('#token', key);
+    await page.keyboard.press('Enter');
+    await waitForText(page, '#price', /credit/);
+    expect(await page.evaluate('location.hash')).toBe('#playground');
+    expect(await page.evaluate(`sessionStorage.getItem('easel.console.session')`)).toContain(key);
+    expect(await page.evaluate('localStorage.length')).toBe(0);
+    expect(await page.evaluate('document.cookie')).toBe('');
+  });
+
+  it('shows the price of a model and a count before submitting, in credits and the plan’s USD', async () => {
+    const { page } = customer;
+    await page.select('#model', 'ideogram-v3');
+    expect(await isVisible(page, '#task')).toBe(false);
+    await clearInput(page, '#n');
+    await page.type('#n', '3');
+    const estimate = await easel.call<{ credits: number; plans: Array<{ plan: string; usd: number }> }>(
+      'POST',
+      '/v1/estimate',
+      { body: { model: 'ideogram-v3', count: 3 } },
+    );
+    const usd = estimate.body.plans.find((p) => p.plan === 'pro')!.usd;
+    const price = await waitForText(page, '#price', new RegExp(`^${estimate.body.credits} credits`));
+    expect(price).toContain('5 per image');
+    expect(price).toContain(`$${usd}`);
+    expect(price).toContain('pro plan');
+    // auto picks the model of a task, and prices it.
+    await page.select('#model', 'auto');
+    expect(await isVisible(page, '#task')).toBe(true);
+    await waitForText(page, '#price', /auto picks/);
+    await snap(page, 'playground');
+  });
+
+  it('submits a job, shows it queued and running with its progress, then its images at their aspect ratio', async () => {
+    const { page } = customer;
+    await submitJob(page, { model: 'flux-schnell', prompt: 'a lighthouse at dawn', n: 2, aspect: '16:9' });
+    await waitForText(page, '#job-status', /Queued|Running/);
+    const running = await waitForText(page, '#job-status', /Running: \d+% done/, 20_000);
+    const progress = Number(await attributeOf(page, '#job-progress', 'value'));
+    expect(progress).toBeGreaterThan(0);
+    expect(progress).toBeLessThan(1);
+    expect(running).toMatch(/running/);
+    expect(await textOf(page, '#job .facts')).toContain('2 reserved');
+    await snap(page, 'job-running');
+
+    await waitForText(page, '#job-status', /Done: 2 images/, 30_000);
+    await page.waitForFunction(
+      `[...document.querySelectorAll('#job img')].length === 2 && [...document.querySelectorAll('#job img')].every((i) => i.complete && i.naturalWidth > 0)`,
+      { timeout: 10_000 },
+    );
+    const images = (await page.evaluate(
+      `[...document.querySelectorAll('#job img')].map((i) => ({ natural: i.naturalWidth / i.naturalHeight, shown: i.getBoundingClientRect().width / i.getBoundingClientRect().height, alt: i.alt }))`,
+    )) as Array<{ natural: number; shown: number; alt: string }>;
+    for (const image of images) {
+      expect(image.natural).toBeCloseTo(16 / 9, 1);
+      expect(image.shown).toBeCloseTo(16 / 9, 1);
+      expect(image.alt).toContain('a lighthouse at dawn');
+    }
+    const links = (await page.evaluate(
+      `[...document.querySelectorAll('#job figcaption a')].map((a) => a.getAttribute('href'))`,
+    )) as string[];
+    expect(links).toHaveLength(2);
+    expect(links.every((href) => href.startsWith(`${easel.baseUrl}/images/`))).toBe(true);
+    expect(await isVisible(page, '#cancel')).toBe(false);
+    expect(await isVisible(page, '#job-progress')).toBe(false);
+    expect(await textOf(page, '#job .facts')).toContain('2 charged');
+    await snap(page, 'job-succeeded');
+  });
+
+  it('cancels a slow job, and shows it canceled with its credits released', async () => {
+    const { page } = customer;
+    await submitJob(page, { model: 'nano-banana', prompt: 'a very slow lighthouse [timeout]', n: 1 });
+    await waitForText(page, '#job-status', /Queued|Running/);
+    await page.waitForSelector('#cancel', { visible: true });
+    await page.focus('#cancel');
+    await page.keyboard.press('Enter');
+    const canceled = await waitForText(page, '#job-status', /Canceled/, 20_000);
+    expect(canceled).toContain('credits are back in your balance');
+    const jobId = await attributeOf(page, '#job', 'data-job-id');
+    const job = await easel.call<{ status: string; credits_charged: number }>('GET', `/v1/jobs/${jobId}`, {
+      token: key,
+    });
+    expect(job.body).toMatchObject({ status: 'canceled', credits_charged: 0 });
+    await snap(page, 'job-canceled');
+  });
+
+  it('explains a content-policy refusal in words', async () => {
+    const { page } = customer;
+    await submitJob(page, { model: 'flux-schnell', prompt: 'something forbidden [content_policy]', n: 1 });
+    const failed = await waitForText(page, '#job-status', /Failed/, 30_000);
+    expect(failed).toMatch(/content policy/);
+    expect(failed).toMatch(/Nothing was charged/);
+  });
+
+  it('names the bad field of a refused request next to its input', async () => {
+    const { page } = customer;
+    await page.select('#model', 'flux-schnell');
+    await clearInput(page, '#prompt');
+    await page.click('button[type=submit]');
+    await waitForText(page, '#submit-error', /Some fields need a change/);
+    expect(await attributeOf(page, '#prompt', 'aria-invalid')).toBe('true');
+    expect(await textOf(page, '#prompt-error')).toMatch(/prompt/i);
+    expect(await page.evaluate('document.activeElement.id')).toBe('prompt');
+  });
+
+  it('explains a 429 with its Retry-After, and a 402: the balance, what the job needs, and what to do', async () => {
+    const trial = await easel.newAccount('trial');
+    const poor = await openPage(browser, easel.baseUrl, WIDE);
+    watched.push(poor);
+    await signIn(poor.page, easel.baseUrl, trial.key);
+    await waitForText(poor.page, '#price', /credit/);
+    await poor.page.select('#model', 'ideogram-v3');
+    await poor.page.type('#prompt', 'a lighthouse');
+    await clearInput(poor.page, '#n');
+    await poor.page.type('#n', '2');
+    // 20 of the trial's 25 credits held by a job that never ends on its own, submitted just
+    // before the console's: the trial plan takes one submission a second.
+    const held = await easel.call<{ id: string }>('POST', '/v1/imagine', {
+      token: trial.key,
+      body: { model: 'ideogram-v3', prompt: 'hold [timeout]', n: 4 },
+    });
+    expect(held.status).toBe(202);
+    await poor.page.click('button[type=submit]');
+    const limited = await waitForText(poor.page, '#submit-error', /Slow down/);
+    expect(limited).toMatch(/Try again in \d+ seconds?\./);
+    await snap(poor.page, 'rate-limited');
+
+    await new Promise((r) => setTimeout(r, 1_100));
+    await poor.page.click('button[type=submit]');
+    const explained = await waitForText(poor.page, '#submit-error', /Not enough credits/);
+    expect(explained).toContain('This job needs 10 credits; your balance has 5 available');
+    expect(explained).toMatch(/fewer images|cheaper model/);
+    expect(explained).toMatch(/grant or a bigger plan/);
+    expect(await waitForText(poor.page, '#price', /not enough/)).toMatch(/5 available/);
+    await snap(poor.page, 'insufficient-credits');
+    await poor.page.click('a[href="#account"]');
+    await waitForText(poor.page, '#account', /20 held by running jobs/);
+    await snap(poor.page, 'account-trial');
+    expect((await easel.call('POST', `/v1/jobs/${held.body.id}/cancel`, { token: trial.key })).status).toBe(
+      200,
+    );
+  });
+
+  it('pages the history and filters it by status, with thumbnails, model, provider and credits', async () => {
+    for (let i = 0; i < 10; i++) {
+      const res = await easel.call('POST', '/v1/imagine', {
+        token: key,
+        body: { model: 'flux-2-dev', prompt: `history ${i} [timeout]`, n: 1 },
+      });
+      expect(res.status).toBe(202);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    const { page } = customer;
+    await page.click('a[href="#history"]');
+    await page.waitForSelector('#history tbody tr');
+    expect(await countOf(page, '#history tbody tr')).toBe(10);
+    expect(await textOf(page, '#page-info')).toBe('Page 1');
+    expect(await attributeOf(page, '#previous-page', 'disabled')).toBe('');
+    expect((await historyRows(page))[0]).toMatchObject({
+      Status: expect.stringMatching(/queued|running/),
+      Prompt: 'history 9 [timeout]',
+      Model: 'flux-2-dev',
+      Credits: '1 held',
+    });
+    await snap(page, 'history');
+
+    await page.click('#next-page');
+    await waitForText(page, '#page-info', /Page 2/);
+    expect(await historyRows(page)).toContainEqual(
+      expect.objectContaining({
+        Status: 'succeeded',
+        Prompt: 'a lighthouse at dawn',
+        Model: 'flux-schnell',
+        Provider: 'sandbox',
+        Credits: '2',
+      }),
+    );
+    expect(await countOf(page, '#history tbody tr img')).toBeGreaterThanOrEqual(2);
+    await page.waitForFunction(
+      `[...document.querySelectorAll('#history img')].every((i) => i.complete && i.naturalWidth > 0)`,
+      { timeout: 10_000 },
+    );
+    await snap(page, 'history-page-2');
+    await page.click('#previous-page');
+    await waitForText(page, '#page-info', /Page 1/);
+
+    await page.select('#status-filter', 'canceled');
+    await page.waitForFunction(
+      `[...document.querySelectorAll('#history tbody tr')].length > 0 && [...document.querySelectorAll('#history tbody tr .badge')].every((b) => b.textContent === 'canceled')`,
+    );
+    expect(await textOf(page, '#history tbody')).toContain('a very slow lighthouse');
+    await page.select('#status-filter', 'succeeded');
+    await waitForText(page, '#history tbody', /a lighthouse at dawn/);
+    expect(await textOf(page, '#history tbody')).not.toContain('[timeout]');
+  });
+
+  it('shows the account card: balance available and held, plan, period end, limits', async () => {
+    const { page } = customer;
+    await page.click('a[href="#account"]');
+    await page.waitForSelector('#account');
+    const account = await easel.call<{ balance: { available: number; held: number } }>('GET', '/v1/account', {
+      token: key,
+    });
+    const card = await textOf(page, '#account');
+    expect(await textOf(page, '#balance-available')).toBe(
+      account.body.balance.available.toLocaleString('en-US'),
+    );
+    expect(card).toContain(`${account.body.balance.held} held by running jobs`);
+    expect(card).toMatch(/Plan\s*pro/);
+    expect(card).toMatch(/Period ends\s*\d/);
+    expect(card).toMatch(/Concurrent jobs\s*\d+ running of 20/);
+    expect(card).toMatch(/Requests per second\s*5/);
+    await snap(page, 'account');
+  });
+
+  it('signs the operator in with the admin token: accounts, a new account and its key shown once', async () => {
+    const operator = await openPage(browser, easel.baseUrl, WIDE);
+    watched.push(operator);
+    const { page } = operator;
+    await signIn(page, easel.baseUrl, ADMIN_TOKEN);
+    await page.waitForSelector('#accounts tbody tr');
+    expect(await page.evaluate('location.hash')).toBe('#accounts');
+    await page.type('#account-name', 'Console Customer');
+    await page.select('#account-plan', 'hobby');
+    await page.click('form button[type=submit]');
+    await page.waitForSelector('#new-key');
+    const issued = (await attributeOf(page, '#new-key', 'value')) ?? '';
+    expect(issued).toMatch(/^ek_/);
+    expect(await textOf(page, '#accounts tbody tr')).toMatch(/Console Customer.*hobby/);
+    const account = await easel.call<{ name: string; plan: string }>('GET', '/v1/account', { token: issued });
+    expect(account.body).toMatchObject({ name: 'Console Customer', plan: 'hobby' });
+    await snap(page, 'operator-accounts');
+  });
+
+  it('made no request outside the API’s origin and hit no script error or CSP violation', () => {
+    for (const { foreign, errors, requests } of watched) {
+      expect(requests.length).toBeGreaterThan(0);
+      expect(foreign()).toEqual([]);
+      // 4xx answers the console explains are logged by Chromium as failed loads; nothing else.
+      expect(
+        errors.filter((e) => !/Failed to load resource: the server responded with a status of 4\d\d/.test(e)),
+      ).toEqual([]);
+    }
+  });
+});

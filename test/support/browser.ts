@@ -1,0 +1,135 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import puppeteer, { type Browser, type HTTPRequest, type Page } from 'puppeteer-core';
+
+/** Where the console's screenshots go (`test/artifacts/`, ignored by git). */
+export const ARTIFACTS = path.resolve(__dirname, '../artifacts/console');
+
+/**
+ * Debian's Chromium (infra/console/install-chromium.sh installs it): the binary itself rather than
+ * the /usr/bin/chromium wrapper script, or CHROMIUM_PATH.
+ */
+export function chromiumPath(): string {
+  const candidates = [process.env.CHROMIUM_PATH, '/usr/lib/chromium/chromium', '/usr/bin/chromium'];
+  const found = candidates.find((p): p is string => p !== undefined && p !== '' && fs.existsSync(p));
+  if (!found)
+    throw new Error('no Chromium: run `bash infra/console/install-chromium.sh` (or set CHROMIUM_PATH)');
+  return found;
+}
+
+export async function launchBrowser(): Promise<Browser> {
+  return puppeteer.launch({
+    executablePath: chromiumPath(),
+    headless: true,
+    // Root in CI: Chromium's sandbox needs user namespaces it may not get there.
+    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run', '--lang=en-US'],
+  });
+}
+
+/** A page that records every request it makes, and any console error or uncaught exception. */
+export interface WatchedPage {
+  page: Page;
+  /** Every URL the page requested, in order. */
+  requests: string[];
+  /** Requests to any origin but `origin` (none should ever be made). */
+  foreign(): string[];
+  /** Page errors and CSP violations reported to the browser console. */
+  errors: string[];
+  close(): Promise<void>;
+}
+
+export async function openPage(
+  browser: Browser,
+  origin: string,
+  viewport: { width: number; height: number } = { width: 1280, height: 900 },
+): Promise<WatchedPage> {
+  const context = await browser.createBrowserContext();
+  const page = await context.newPage();
+  await page.setViewport(viewport);
+  const requests: string[] = [];
+  const errors: string[] = [];
+  await page.setRequestInterception(true);
+  page.on('request', (request: HTTPRequest) => {
+    requests.push(request.url());
+    // Nothing may leave the API's origin: refuse it (and the test sees it in `foreign()`).
+    if (new URL(request.url()).origin !== origin && !request.url().startsWith('data:')) {
+      void request.abort('blockedbyclient');
+    } else {
+      void request.continue();
+    }
+  });
+  page.on('pageerror', (err) => errors.push(String(err)));
+  page.on('console', (message) => {
+    if (message.type() === 'error') errors.push(message.text());
+  });
+  return {
+    page,
+    requests,
+    errors,
+    foreign: () =>
+      requests.filter(
+        (url) => !url.startsWith('data:') && !url.startsWith('blob:') && new URL(url).origin !== origin,
+      ),
+    close: () => context.close(),
+  };
+}
+
+/** Writes `test/artifacts/console/<name>-<width>.png` of the whole page. */
+export async function screenshot(page: Page, name: string): Promise<string> {
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  const width = page.viewport()?.width ?? 0;
+  const file: `${string}.png` = `${path.join(ARTIFACTS, `${name}-${width}`)}.png`;
+  await page.screenshot({ path: file, fullPage: true });
+  return file;
+}
+
+/** The text content of the first element matching `selector` (empty when there is none). */
+export async function textOf(page: Page, selector: string): Promise<string> {
+  const text = await page.evaluate(
+    `(document.querySelector(${JSON.stringify(selector)})?.textContent ?? '').replace(/\\s+/g, ' ').trim()`,
+  );
+  return String(text);
+}
+
+/** Waits until the text of `selector` matches `pattern`, and returns it. */
+export async function waitForText(
+  page: Page,
+  selector: string,
+  pattern: RegExp,
+  timeout = 30_000,
+): Promise<string> {
+  await page.waitForFunction(
+    `new RegExp(${JSON.stringify(pattern.source)}, ${JSON.stringify(pattern.flags)}).test(document.querySelector(${JSON.stringify(selector)})?.textContent ?? '')`,
+    { timeout, polling: 100 },
+  );
+  return textOf(page, selector);
+}
+
+/** An attribute of the first element matching `selector` (null when it has none, or there is none). */
+export async function attributeOf(page: Page, selector: string, name: string): Promise<string | null> {
+  const value = await page.evaluate(
+    `document.querySelector(${JSON.stringify(selector)})?.getAttribute(${JSON.stringify(name)}) ?? null`,
+  );
+  return typeof value === 'string' ? value : null;
+}
+
+/** How many elements match `selector`. */
+export async function countOf(page: Page, selector: string): Promise<number> {
+  return Number(await page.evaluate(`document.querySelectorAll(${JSON.stringify(selector)}).length`));
+}
+
+/** Whether the first element matching `selector` is rendered (not hidden by itself or an ancestor). */
+export async function isVisible(page: Page, selector: string): Promise<boolean> {
+  return (
+    (await page.evaluate(
+      `document.querySelector(${JSON.stringify(selector)})?.checkVisibility() ?? false`,
+    )) === true
+  );
+}
+
+/** Empties a text input or text area, as a person selecting its text and deleting it would. */
+export async function clearInput(page: Page, selector: string): Promise<void> {
+  await page.click(selector, { count: 3 });
+  await page.keyboard.press('Backspace');
+  await page.evaluate(`document.querySelector(${JSON.stringify(selector)}).value = ''`);
+}
