@@ -115,13 +115,15 @@ describe('fal adapter against the fake fal queue', () => {
 
   it('reports the queue position as it moves', async () => {
     await close();
-    await startFake({ concurrency: 1, runMs: 600 });
+    // Runs long enough that a loaded machine still polls the third job inside each window:
+    // position 1 while the first runs (0–2 s), 0 while the second does (2–4 s).
+    await startFake({ concurrency: 1, runMs: 2_000 });
     const fal = provider();
     await fal.submit(request({ prompt: 'one' }), context());
     await fal.submit(request({ prompt: 'two' }), context());
     const id = pendingId(await fal.submit(request(), context()));
     expect(await fal.poll(id, context())).toMatchObject({ status: 'pending', queuePosition: 1 });
-    await sleep(750);
+    await sleep(2_500);
     expect(await fal.poll(id, context())).toMatchObject({ status: 'pending', queuePosition: 0 });
   });
 
