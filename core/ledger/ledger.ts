@@ -324,19 +324,22 @@ export class Ledger {
   /** The latest entry of an account (null for an account without entries). */
   async head(accountId: string): Promise<LedgerEntry | null> {
     const hint = await this.heads.findById(accountId).lean<LedgerHead>();
-    let seq = hint?.seq ?? 0;
-    let latest: LedgerEntry | null = null;
-    // The hint may lag behind (a writer died between its insert and the hint update, or two
-    // writers updated it out of order): walk forward until the next sequence number is free.
-    for (;;) {
-      const next = await this.entries.findById(entryId(accountId, seq + 1)).lean<LedgerEntry>();
-      if (!next) break;
-      latest = next;
-      seq += 1;
-    }
+    // The hint may lag behind (it is written at most every HINT_INTERVAL_MS, a writer may die
+    // between its insert and the hint update, two writers may update it out of order).
+    const latest = await this.newestAfter(accountId, hint?.seq ?? 0);
     if (latest) return latest;
     if (!hint) return null;
     return { ...this.syntheticHead(accountId, hint) };
+  }
+
+  /** The newest entry past `seq`, walking forward until the next sequence number is free. */
+  private async newestAfter(accountId: string, seq: number): Promise<LedgerEntry | null> {
+    let latest: LedgerEntry | null = null;
+    for (let at = seq + 1; ; at++) {
+      const next = await this.entries.findById(entryId(accountId, at)).lean<LedgerEntry>();
+      if (!next) return latest;
+      latest = next;
+    }
   }
 
   private syntheticHead(accountId: string, hint: LedgerHead): LedgerEntry {
@@ -397,7 +400,7 @@ export class Ledger {
   ): Promise<MovementResult> {
     let previousSeq = -1;
     // This process's last known head: a cache. When another process has appended since, the
-    // insert below collides on the primary key and the head is read again.
+    // insert below collides on the primary key and the entries past it are read.
     let head: Head | null | undefined = this.knownHeads.get(accountId);
     let fromCache = head !== undefined;
     for (let attempt = 0; attempt <= this.maxConflictRetries; attempt++) {
@@ -405,7 +408,7 @@ export class Ledger {
         head = await this.head(accountId);
         fromCache = false;
       }
-      const seq = head?.seq ?? 0;
+      const seq: number = head?.seq ?? 0;
       if (seq === previousSeq) {
         // The head did not move, yet the insert conflicted: the conflict is on the idempotency
         // index, so this key already moved credits in an earlier entry.
@@ -418,7 +421,8 @@ export class Ledger {
       if (isRefusal(effect)) {
         if (fromCache) {
           // Never refuse on a cached balance: another process may have granted credits since.
-          head = undefined;
+          head = (await this.newestAfter(accountId, seq)) ?? head;
+          fromCache = false;
           previousSeq = -1;
           continue;
         }
@@ -449,8 +453,11 @@ export class Ledger {
         await typedCollection(this.entries).insertOne(entry);
       } catch (err) {
         if (!isDuplicateKey(err)) throw err;
+        // Another process appended since this one's last movement (or this key moved credits
+        // before): walk on from the head known here, which is never behind the shared hint.
         this.knownHeads.delete(accountId);
-        head = undefined;
+        head = (await this.newestAfter(accountId, seq)) ?? head;
+        fromCache = false;
         continue;
       }
       this.rememberHead(accountId, { seq: entry.seq, balances: entry.balances });
