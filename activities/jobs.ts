@@ -1,4 +1,4 @@
-import type { SettleInput, SettleResult, SettledStatus } from '../core/jobs/contract';
+import type { AsJson, SettleInput, SettleResult, SettledStatus } from '../core/jobs/contract';
 import type { JobRecord, JobStore } from '../core/jobs/store';
 import type { Ledger } from '../core/ledger/ledger';
 
@@ -62,7 +62,7 @@ export function createJobActivities({
         ...(input.error !== undefined && { error: input.error }),
         ...(job.hasWebhook && { webhook_state: 'pending' as const }),
       };
-      await jobs.update(input.jobId, update);
+      const settled = await jobs.updateAndGet(input.jobId, update);
       // A replayed settlement (a retried activity) was counted the first time.
       if (!replayed) {
         onSettled?.(
@@ -76,7 +76,11 @@ export function createJobActivities({
           { charged, released: reservation.credits - charged },
         );
       }
-      return job.hasWebhook ? { webhook: { initialRetryMs: webhookInitialRetryMs } } : {};
+      return {
+        // The data converter sends its Dates as ISO strings; waiting readers revive them.
+        job: settled as AsJson<JobRecord> | null,
+        ...(job.hasWebhook && { webhook: { initialRetryMs: webhookInitialRetryMs } }),
+      };
     },
   };
 }

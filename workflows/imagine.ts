@@ -126,5 +126,5 @@ export async function imagineJobWorkflow(input: ImagineInput): Promise<ImagineOu
       nonRetryable: true,
     });
   }
-  return { status: settlement.status };
+  return { status: settlement.status, job: settled.job };
 }

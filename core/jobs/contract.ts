@@ -21,8 +21,44 @@ export interface ImagineInput {
 
 export type SettledStatus = Extract<JobStatus, 'succeeded' | 'failed' | 'canceled'>;
 
+/** A value as a JSON payload carries it between processes (Temporal's data converter): Dates become ISO strings. */
+export type AsJson<T> = T extends Date
+  ? string
+  : T extends readonly (infer U)[]
+    ? AsJson<U>[]
+    : T extends object
+      ? { [K in keyof T]: AsJson<T[K]> }
+      : T;
+
+/** A job document as a workflow's result carried it, its dates back as Dates. */
+export function jobRecordFromJson(json: AsJson<JobRecord>): JobRecord {
+  const { attempts, upstream, webhook_attempts, images_deleted_at, started_at, completed_at, ...rest } = json;
+  const dateOrNull = (at: string | null | undefined): Date | null | undefined =>
+    typeof at === 'string' ? new Date(at) : at;
+  return {
+    ...rest,
+    attempts: attempts.map((a) => ({ ...a, at: new Date(a.at) })),
+    ...(upstream !== undefined && {
+      upstream: upstream && { ...upstream, submitted_at: new Date(upstream.submitted_at) },
+    }),
+    ...(webhook_attempts !== undefined && {
+      webhook_attempts: webhook_attempts.map((a) => ({ ...a, at: new Date(a.at) })),
+    }),
+    ...(images_deleted_at !== undefined && { images_deleted_at: dateOrNull(images_deleted_at) }),
+    ...(started_at !== undefined && { started_at: dateOrNull(started_at) }),
+    ...(completed_at !== undefined && { completed_at: dateOrNull(completed_at) }),
+    created_at: new Date(rest.created_at),
+    updated_at: new Date(rest.updated_at),
+  };
+}
+
 export interface ImagineOutcome {
   status: SettledStatus;
+  /**
+   * The job document as its settlement wrote it, so that a reader waiting for the workflow's
+   * close answers without reading it again (null: the document was missing).
+   */
+  job: AsJson<JobRecord> | null;
 }
 
 export interface GenerateInput {
@@ -70,6 +106,8 @@ export interface SettleInput {
 export interface SettleResult {
   /** Start the webhook delivery, retrying from this first delay. */
   webhook?: { initialRetryMs: number };
+  /** The settled job document (the workflow's result carries it to waiting readers). */
+  job: AsJson<JobRecord> | null;
 }
 
 export interface WebhookDeliveryInput {

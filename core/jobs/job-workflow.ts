@@ -5,7 +5,7 @@ import {
   WorkflowNotFoundError,
   type Client,
 } from '@temporalio/client';
-import { imagineInputOf, type ImagineInput, type ImagineOutcome } from './contract';
+import { imagineInputOf, jobRecordFromJson, type ImagineInput, type ImagineOutcome } from './contract';
 import type { Logger } from '../../platform/logger';
 import { ACCOUNT_ID, JOB_STATUS, MODEL } from './search-attributes';
 import { isTerminal, type JobRecord, type JobStore } from './store';
@@ -119,7 +119,11 @@ export async function waitForJob(
   const deadline = Date.now() + waitMs;
   const stop = AbortSignal.any([AbortSignal.timeout(waitMs), ...(abandoned ? [abandoned] : [])]);
   try {
-    await client.withAbortSignal(stop, () => client.workflow.getHandle(job._id).result());
+    const outcome = await client.withAbortSignal(stop, () =>
+      client.workflow.getHandle<(input: ImagineInput) => Promise<ImagineOutcome>>(job._id).result(),
+    );
+    // A succeeded job's workflow returns the document its settlement wrote.
+    if (outcome.job) return jobRecordFromJson(outcome.job);
   } catch {
     // Timed out, the caller left, the workflow failed or is unknown: the document tells.
   }

@@ -274,6 +274,17 @@ export class JobStore {
     await this.model.updateOne({ _id: jobId }, { $set: { ...set, updated_at: this.clock() } });
   }
 
+  /** Like `update`, answering with the document as written (one round trip, not two). */
+  async updateAndGet(jobId: string, set: Partial<JobRecord>): Promise<JobRecord | null> {
+    return this.model
+      .findOneAndUpdate(
+        { _id: jobId },
+        { $set: { ...set, updated_at: this.clock() } },
+        { returnDocument: 'after' },
+      )
+      .lean<JobRecord>();
+  }
+
   async addAttempt(jobId: string, attempt: JobAttempt): Promise<void> {
     await this.model.updateOne(
       { _id: jobId },

@@ -67,6 +67,24 @@ describe('POST /v1/imagine on the sandbox provider', () => {
     expect(await audit()).toEqual([]);
   });
 
+  it('answers a long-poll that ends with the job the same as a later read of it', async () => {
+    const { key } = await easel.newAccount('hobby');
+    const submitted = await easel.call<JobView>('POST', '/v1/imagine', {
+      token: key,
+      body: { model: 'nano-banana', prompt: 'a waited-for lighthouse', n: 2, metadata: { ref: 'w-1' } },
+    });
+    // The waited answer comes from the workflow's result, the later one from the database.
+    const waited = await job(key, submitted.body.id, 20);
+    expect(waited.status).toBe('succeeded');
+    const read = await job(key, submitted.body.id);
+    // Image URLs are signed when answered; the rest must be the same document.
+    const withoutUrls = (j: JobView) => ({ ...j, images: j.images.map(({ url: _url, ...image }) => image) });
+    expect(withoutUrls(waited)).toEqual(withoutUrls(read));
+    expect(waited.images).toHaveLength(2);
+    expect(waited.started_at).not.toBeNull();
+    expect(Date.parse(waited.completed_at!)).toBeGreaterThanOrEqual(Date.parse(waited.started_at!));
+  });
+
   it('long-polls a running job for a fractional wait', async () => {
     const { key } = await easel.newAccount('hobby');
     const submitted = await easel.call<JobView>('POST', '/v1/imagine', {
