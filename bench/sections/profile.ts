@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { SectionContext } from '../context';
@@ -134,7 +133,9 @@ export async function runProfile(
   if (settings.remote) throw new Error('the profile starts its own Easel: unset EASEL_URL');
   const code = describeCode();
   const counters: Partial<Record<Role, MongoWireCounter>> = {};
-  const profileDir = fs.mkdtempSync(path.join(os.tmpdir(), 'easel-cpu-prof-'));
+  // Kept after the run, to open in a browser's DevTools (Performance → load profile).
+  const profileDir = path.join(resultsDir, 'cpu-profiles');
+  fs.rmSync(profileDir, { recursive: true, force: true });
   const startUpMs: Partial<Record<Role, number>> = {};
   let target: BenchTarget | undefined;
   try {
@@ -198,6 +199,5 @@ export async function runProfile(
   } finally {
     await target?.stop();
     await Promise.all(Object.values(counters).map((c) => c.close()));
-    fs.rmSync(profileDir, { recursive: true, force: true });
   }
 }
