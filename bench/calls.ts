@@ -15,6 +15,7 @@ import { Client, Connection } from '@temporalio/client';
 import { startDevStack } from '../infra/devstack/devstack';
 import { describeCode } from './provenance';
 import { writeJson } from './report';
+import { measureCpu } from './resources';
 import { round } from './stats';
 
 const WARM_UP = 200;
@@ -22,25 +23,37 @@ const CALLS = 1_000;
 
 interface CallCost {
   call: string;
-  /** Process CPU (user + system) per call, in ms. */
+  /** This process's CPU (user + system) per call, in ms: the caller's side. */
   cpu_ms: number;
+  /** The server's CPU per call (FerretDB's or Temporal's), in ms; absent for HTTP. */
+  server_cpu_ms?: number;
   wall_ms: number;
 }
 
-async function measureCall(call: string, run: (i: number) => Promise<unknown>): Promise<CallCost> {
+type Server = { name: 'ferretdb' | 'temporal'; pid: number | undefined } | null;
+
+async function measureCall(
+  call: string,
+  server: Server,
+  run: (i: number) => Promise<unknown>,
+): Promise<CallCost> {
   // Warm-up lets the JIT settle; the measured calls then run one after another.
   for (let i = 0; i < WARM_UP; i++) await run(CALLS + i);
-  const cpu = process.cpuUsage();
+  const end = measureCpu(server?.pid !== undefined ? { [server.name]: server.pid } : {});
   const wall = performance.now();
   for (let i = 0; i < CALLS; i++) await run(i);
-  const used = process.cpuUsage(cpu);
-  const cost = {
+  const wallMs = performance.now() - wall;
+  const used = end(CALLS).ms_per_unit;
+  const serverMs = server ? used[server.name] : undefined;
+  const cost: CallCost = {
     call,
-    cpu_ms: round((used.user + used.system) / 1000 / CALLS, 3),
-    wall_ms: round((performance.now() - wall) / CALLS, 3),
+    cpu_ms: round(used.bench ?? 0, 3),
+    ...(serverMs !== undefined && { server_cpu_ms: round(serverMs, 3) }),
+    wall_ms: round(wallMs / CALLS, 3),
   };
+  const serverText = serverMs === undefined ? '' : `  ${serverMs.toFixed(2).padStart(5)} ms ${server!.name}`;
   console.log(
-    `${call.padEnd(60)} ${cost.cpu_ms.toFixed(3).padStart(7)} ms CPU  ${cost.wall_ms.toFixed(3).padStart(7)} ms wall`,
+    `${call.padEnd(60)} ${cost.cpu_ms.toFixed(3).padStart(6)} ms CPU  ${cost.wall_ms.toFixed(2).padStart(5)} ms wall${serverText}`,
   );
   return cost;
 }
@@ -67,6 +80,8 @@ async function main(): Promise<void> {
     log: (m) => console.log(`[dev stack] ${m}`),
   });
   const costs: CallCost[] = [];
+  const ferretdb: Server = { name: 'ferretdb', pid: stack.mongo?.pid };
+  const temporal: Server = { name: 'temporal', pid: stack.temporal?.pid };
   try {
     const db = await mongoose.createConnection(`${stack.mongoUri}easel_calls`).asPromise();
     const Job = db.model(
@@ -81,20 +96,24 @@ async function main(): Promise<void> {
     );
     const raw = db.db!.collection<ReturnType<typeof jobLike>>('raw_jobs');
     const id = (i: number) => `job_${i % CALLS}`;
-    costs.push(await measureCall('MongoDB insertOne (driver)', (i) => raw.insertOne(jobLike(i))));
-    costs.push(await measureCall('MongoDB findOne by _id (driver)', (i) => raw.findOne({ _id: id(i) })));
+    costs.push(await measureCall('MongoDB insertOne (driver)', ferretdb, (i) => raw.insertOne(jobLike(i))));
+    costs.push(
+      await measureCall('MongoDB findOne by _id (driver)', ferretdb, (i) => raw.findOne({ _id: id(i) })),
+    );
     // The model's collection gets the same documents, to read and update through mongoose.
     await db
       .db!.collection<ReturnType<typeof jobLike>>('jobs')
       .insertMany(Array.from({ length: CALLS }, (_, i) => jobLike(i)));
-    costs.push(await measureCall('MongoDB findById().lean() (mongoose)', (i) => Job.findById(id(i)).lean()));
     costs.push(
-      await measureCall('MongoDB updateOne $set by _id (mongoose)', (i) =>
+      await measureCall('MongoDB findById().lean() (mongoose)', ferretdb, (i) => Job.findById(id(i)).lean()),
+    );
+    costs.push(
+      await measureCall('MongoDB updateOne $set by _id (mongoose)', ferretdb, (i) =>
         Job.updateOne({ _id: id(i) }, { $set: { status: 'running' } }),
       ),
     );
     costs.push(
-      await measureCall('MongoDB findOneAndUpdate by _id (mongoose, lean)', (i) =>
+      await measureCall('MongoDB findOneAndUpdate by _id (mongoose, lean)', ferretdb, (i) =>
         Job.findOneAndUpdate(
           { _id: id(i) },
           { $set: { status: 'succeeded' } },
@@ -108,7 +127,7 @@ async function main(): Promise<void> {
     const client = new Client({ connection, namespace: 'default' });
     let started = 0;
     costs.push(
-      await measureCall('Temporal StartWorkflowExecution (client.workflow.start)', () =>
+      await measureCall('Temporal StartWorkflowExecution (client.workflow.start)', temporal, () =>
         client.workflow.start('noWorkerRunsThis', {
           taskQueue: 'easel-calls-no-worker',
           workflowId: `calls-${started++}`,
@@ -117,7 +136,7 @@ async function main(): Promise<void> {
       ),
     );
     costs.push(
-      await measureCall('Temporal DescribeWorkflowExecution (handle.describe)', (i) =>
+      await measureCall('Temporal DescribeWorkflowExecution (handle.describe)', temporal, (i) =>
         client.workflow.getHandle(`calls-${i % started}`).describe(),
       ),
     );
@@ -136,6 +155,7 @@ async function main(): Promise<void> {
     costs.push(
       await measureCall(
         'HTTP POST with JSON, express (client and server together)',
+        null,
         () =>
           new Promise<void>((resolve, reject) => {
             const req = http.request(
