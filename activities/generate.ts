@@ -6,7 +6,7 @@ import { JobWriter } from './job-writer';
 
 export interface GenerateDeps {
   router: Pick<ImageRouter, 'generate'>;
-  jobs: Pick<JobStore, 'get' | 'update' | 'addAttempt'>;
+  jobs: Pick<JobStore, 'get' | 'update' | 'addAttempt' | 'markRunning'>;
 }
 
 /** The longest a job waits for an upstream's Retry-After before the activity retries. */
@@ -20,7 +20,7 @@ const MAX_RETRY_AFTER_MS = 60_000;
 const HEARTBEAT_EVERY_MS = 250;
 
 /**
- * The `generateImages` activity: routes the job to its providers (see ImageRouter), writing
+ * The `generateImages` activity: marks the job running, routes it to its providers (see ImageRouter), writing
  * attempts, progress and the upstream job in flight to the job as they happen. An asynchronous
  * upstream job's id is saved before polling starts, so a retry after a worker crash resumes
  * polling that same upstream job instead of submitting (and paying for) a new one.
@@ -34,6 +34,7 @@ export function createGenerateActivity(deps: GenerateDeps) {
       try {
         // Only a retry can find an upstream job to resume or earlier attempts to keep.
         const job = context.info.attempt > 1 ? await deps.jobs.get(input.jobId) : null;
+        if (!job || job.status === 'queued') await deps.jobs.markRunning(input.jobId);
         return await deps.router.generate(input, {
           cancelled: context.cancellationSignal,
           earlierAttempts: job?.attempts ?? [],

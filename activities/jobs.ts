@@ -27,10 +27,6 @@ export function createJobActivities({
   webhookInitialRetryMs = 5_000,
 }: JobActivityDeps) {
   return {
-    async startJob(jobId: string): Promise<void> {
-      await jobs.update(jobId, { status: 'running', started_at: new Date() });
-    },
-
     /**
      * Charges (success) or releases (failure, cancel) the reservation, then marks the job terminal.
      * The ledger goes first: a crash in between is repaired by the retry, because both writes are

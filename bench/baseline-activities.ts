@@ -6,7 +6,6 @@ export interface BaselineInput {
 
 export function createBaselineActivities() {
   return {
-    async start(_jobId: string): Promise<void> {},
     async generate(_input: BaselineInput): Promise<{ images: number }> {
       return { images: 1 };
     },

@@ -1,14 +1,14 @@
 /**
  * The bare-Temporal baseline: Easel's job workflow (workflows/imagine.ts) with Easel taken out.
- * The same activity calls in the same order, with the same options — two local activities
- * (start, settle) around one regular activity (generate) — each returning at once. (Easel's API
+ * The same activity calls in the same order, with the same options — one regular activity
+ * (generate) and then one local activity (settle) — each returning at once. (Easel's API
  * reserves the credits before it starts the workflow: that is Easel's work, so it has no
  * counterpart here.)
  */
 import { proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
 import type { BaselineActivities, BaselineInput } from './baseline-activities';
 
-const { start, settle } = proxyLocalActivities<BaselineActivities>({
+const { settle } = proxyLocalActivities<BaselineActivities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '200 milliseconds', maximumInterval: '10 seconds' },
 });
@@ -20,7 +20,6 @@ const { generate } = proxyActivities<BaselineActivities>({
 });
 
 export async function baselineJobWorkflow(input: BaselineInput): Promise<string> {
-  await start(input.jobId);
   await generate(input);
   await settle(input);
   return 'succeeded';

@@ -18,7 +18,7 @@ import { JOB_STATUS, PROVIDER } from '../core/jobs/search-attributes';
 
 const JOB_DEADLINE = '15 minutes';
 
-const { startJob, settleJob } = proxyLocalActivities<Activities>({
+const { settleJob } = proxyLocalActivities<Activities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '200 milliseconds', maximumInterval: '10 seconds' },
 });
@@ -47,7 +47,8 @@ function errorOf(err: unknown): JobError & { attempts?: JobAttempt[] } {
 }
 
 /**
- * One image job, its credits reserved by the API: generate → store → capture; on failure,
+ * One image job, its credits reserved by the API: generate → store → capture (one activity and one
+ * local activity: every step fewer is a workflow task's work fewer per job); on failure,
  * timeout or cancellation the whole reservation is released in a scope that cannot itself be
  * cancelled. The job document is written by the activities, so readers never query this workflow.
  * The workflow closes as the job ended — Completed, Failed (with the job's error) or Canceled —
@@ -68,7 +69,7 @@ export async function imagineJobWorkflow(input: ImagineInput): Promise<ImagineOu
   let settlement: SettleInput;
   let cancellation: Error | undefined;
   try {
-    await startJob(input.jobId);
+    // The job document turns running when a worker starts generating (generateImages writes it).
     upsertSearchAttributes([{ key: JOB_STATUS, value: 'running' }]);
     const result = await generateImages({
       jobId: input.jobId,

@@ -274,6 +274,18 @@ export class JobStore {
     await this.model.updateOne({ _id: jobId }, { $set: { ...set, updated_at: this.clock() } });
   }
 
+  /**
+   * A queued job turns running (a worker started generating it); a job past queued is left as it
+   * is, so that a retried generation keeps its first start and never undoes a settlement.
+   */
+  async markRunning(jobId: string): Promise<void> {
+    const now = this.clock();
+    await this.model.updateOne(
+      { _id: jobId, status: 'queued' },
+      { $set: { status: 'running', started_at: now, updated_at: now } },
+    );
+  }
+
   /** Like `update`, answering with the document as written (one round trip, not two). */
   async updateAndGet(jobId: string, set: Partial<JobRecord>): Promise<JobRecord | null> {
     return this.model

@@ -1,5 +1,6 @@
 import { ApplicationFailure, CancelledFailure } from '@temporalio/activity';
 import { MockActivityEnvironment } from '@temporalio/testing';
+import { DefaultLogger } from '@temporalio/worker';
 import { createGenerateActivity } from '../../activities/generate';
 import type { GenerateInput, GenerateResult } from '../../core/jobs/contract';
 import type { JobAttempt, JobRecord, JobStore } from '../../core/jobs/store';
@@ -29,8 +30,9 @@ const attempt = (provider: string, outcome: string): JobAttempt => ({
 function memoryJobs(job: Partial<JobRecord> = {}) {
   const writes: string[] = [];
   const doc = { attempts: [] as JobAttempt[], upstream: null, ...job } as JobRecord;
-  const jobs: Pick<JobStore, 'get' | 'update' | 'addAttempt'> = {
+  const jobs: Pick<JobStore, 'get' | 'update' | 'addAttempt' | 'markRunning'> = {
     get: async () => doc,
+    markRunning: async () => void writes.push('running'),
     update: async (_id, set) => {
       await new Promise((r) => setTimeout(r, 2)); // slow writes: they must still land in order
       writes.push(`update ${JSON.stringify(set)}`);
@@ -70,6 +72,12 @@ async function rejection(promise: Promise<unknown>): Promise<unknown> {
   );
 }
 
+/**
+ * For runs meant to fail: the SDK logs each failed activity at WARN, which here is the outcome the
+ * test asserts, not news. Errors are still logged, and a run that fails unexpectedly fails its test.
+ */
+const failingRun = () => new MockActivityEnvironment(undefined, { logger: new DefaultLogger('ERROR') });
+
 describe('generateImages activity', () => {
   it('writes failed attempts, the upstream job and progress to the job in the order they happen', async () => {
     const { jobs, writes } = memoryJobs();
@@ -90,6 +98,7 @@ describe('generateImages activity', () => {
     const { generateImages } = createGenerateActivity({ router, jobs });
     await expect(new MockActivityEnvironment().run(generateImages, input)).resolves.toEqual(success);
     expect(writes).toEqual([
+      'running',
       'attempt a:error',
       'update {"upstream":null,"progress":null,"queue_position":null}',
       'update {"upstream":{"deployment":"b","model":"flux-2-dev","job_id":"up-1","submitted_at":"1970-01-01T00:00:00.000Z"}}',
@@ -100,7 +109,7 @@ describe('generateImages activity', () => {
   it('on its first run reads nothing; on a retry resumes the upstream job and keeps earlier attempts', async () => {
     const upstream = { deployment: 'a', model: 'flux-2-dev', job_id: 'up-9', submitted_at: new Date() };
     const earlier = [attempt('a', 'timeout')];
-    const { jobs } = memoryJobs({ attempts: earlier, upstream });
+    const { jobs, writes } = memoryJobs({ status: 'running', attempts: earlier, upstream });
     const { router, seen } = scriptedRouter(async () => success);
     const { generateImages } = createGenerateActivity({ router, jobs });
     await new MockActivityEnvironment({ attempt: 1 }).run(generateImages, input);
@@ -108,6 +117,8 @@ describe('generateImages activity', () => {
     expect(seen[0]).toMatchObject({ earlierAttempts: [] });
     expect(seen[0]!.resume).toBeUndefined();
     expect(seen[1]).toMatchObject({ earlierAttempts: earlier, resume: upstream });
+    // The first run marks the job running; the retry finds it running and writes nothing more.
+    expect(writes).toEqual(['running']);
   });
 
   it.each(['content_policy', 'rejected', 'all_providers_failed'] as const)(
@@ -118,7 +129,7 @@ describe('generateImages activity', () => {
         throw new GenerationFailed(type, `failed: ${type}`, attempts);
       });
       const { generateImages } = createGenerateActivity({ router, jobs: memoryJobs().jobs });
-      const err = await rejection(new MockActivityEnvironment().run(generateImages, input));
+      const err = await rejection(failingRun().run(generateImages, input));
       expect(err).toBeInstanceOf(ApplicationFailure);
       expect(err).toMatchObject({ type, nonRetryable: true, message: `failed: ${type}` });
       expect((err as ApplicationFailure).details).toEqual([attempts]);
@@ -130,7 +141,7 @@ describe('generateImages activity', () => {
       throw new GenerationFailed('upstream_rate_limited', 'Every provider is rate limiting', [], 90_000);
     });
     const { generateImages } = createGenerateActivity({ router, jobs: memoryJobs().jobs });
-    const err = await rejection(new MockActivityEnvironment().run(generateImages, input));
+    const err = await rejection(failingRun().run(generateImages, input));
     expect(err).toMatchObject({ type: 'upstream_rate_limited', nonRetryable: false, nextRetryDelay: 60_000 });
   });
 
