@@ -20,7 +20,23 @@ export interface DeploymentStatus extends Pick<
   max_concurrency: number | null;
   requests_per_second: number | null;
   /** Each live worker's view: breakers are per worker process. */
-  workers: Array<{ worker: string; updated_at: Date } & Partial<DeploymentHealth>>;
+  workers: Array<WorkerDeploymentStatus>;
+}
+
+/**
+ * One worker's view of one deployment; a worker that does not know the deployment (another
+ * configuration) reports nothing of it.
+ */
+export type WorkerDeploymentStatus = { worker: string; updated_at: Date } & Partial<DeploymentHealth> & {
+    /** Failed calls among all calls since the worker started (0–1); null before the first call. */
+    errorRate?: number | null;
+  };
+
+/** Failures among the worker's calls so far, when it has made any. */
+function errorRate(health: DeploymentHealth | undefined): number | null | undefined {
+  if (!health) return undefined;
+  const calls = health.successes + health.failures;
+  return calls === 0 ? null : health.failures / calls;
 }
 
 /** Configured deployments with every live worker's breaker view. */
@@ -42,11 +58,16 @@ export function providerStatus(config: ProviderConfig, workers: WorkerHealth[]):
       requests_per_second: d.requests_per_second ?? null,
       breaker: d.breaker,
       models: d.models,
-      workers: workers.map((w) => ({
-        worker: w.worker,
-        updated_at: w.updated_at,
-        ...w.deployments[d.id],
-      })),
+      workers: workers.map((w) => {
+        const health = Object.hasOwn(w.deployments, d.id) ? w.deployments[d.id] : undefined;
+        const rate = errorRate(health);
+        return {
+          worker: w.worker,
+          updated_at: w.updated_at,
+          ...health,
+          ...(rate !== undefined && { errorRate: rate }),
+        };
+      }),
     })),
   };
 }

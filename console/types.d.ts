@@ -99,6 +99,39 @@ export interface PlanList {
   default_plan: string;
 }
 
+export interface UsageRow {
+  images: number;
+  jobs_succeeded: number;
+  jobs_failed: number;
+  jobs_canceled: number;
+  credits_charged: number;
+  credits_not_charged: number;
+  usd: number;
+  auto: { jobs_with_task: number; credits_charged: number; credits_with_auto: number; credits_saved: number };
+}
+
+export interface UsageReport {
+  from: string;
+  to: string;
+  group_by: 'model' | 'day';
+  plan: string;
+  total: UsageRow;
+  data: Array<UsageRow & { model?: string; day?: string }>;
+}
+
+export interface WebhookSecret {
+  secret: string;
+  created_at: string;
+  also_signing_until: string[];
+}
+
+export interface RotatedWebhookSecret {
+  secret: string;
+  created_at: string;
+  note: string;
+  previous_expires_at: string | null;
+}
+
 export interface IssuedKey {
   id: string;
   key: string;
@@ -117,4 +150,103 @@ export interface ScreenContext {
   /** Aborted when the screen is left: its polls and pending calls stop. */
   signal: AbortSignal;
   signOut(message?: string): void;
+}
+
+// The back office's answers (admin API).
+
+/** GET /admin/v1/accounts/:id: the account with the plan limits it overrides. */
+export interface AdminAccount extends Account {
+  rate_limit_overrides: Partial<RateLimits> | null;
+}
+
+export interface ApiKeyInfo {
+  id: string;
+  prefix: string;
+  name: string | null;
+  created_at: string;
+  revoked_at: string | null;
+}
+
+export interface LedgerEntry {
+  account_id: string;
+  seq: number;
+  kind: 'grant' | 'reserve' | 'capture' | 'release' | 'expire' | 'adjust';
+  credits: number;
+  idempotency_key: string;
+  job_id?: string;
+  reason?: string;
+  settles?: number;
+  balances: { available: number; held: number; captured: number; granted: number; expired: number };
+  created_at: string;
+}
+
+export interface LedgerPage {
+  data: LedgerEntry[];
+  next_before: number | null;
+}
+
+export interface JobAttempt {
+  provider: string;
+  model: string;
+  outcome: string;
+  duration_ms: number;
+  error?: string;
+}
+
+export interface AdminJob extends Job {
+  account_id: string;
+  attempts: JobAttempt[];
+  reservation: { seq: number; credits: number };
+  idempotency_key: string | null;
+  started_at: string | null;
+  ledger: LedgerEntry[];
+}
+
+export interface AuditViolation {
+  account_id: string;
+  job_id?: string;
+  entry_seq?: number;
+  holds_credits?: true;
+  problem: string;
+  links: Record<string, string>;
+}
+
+export interface AuditReport {
+  accounts_checked: number;
+  violations: AuditViolation[];
+}
+
+export type BreakerState = 'closed' | 'half_open' | 'open';
+
+export interface WorkerDeploymentStatus {
+  worker: string;
+  updated_at: string;
+  state?: BreakerState;
+  latencyMs?: number;
+  successes?: number;
+  failures?: number;
+  errorRate?: number | null;
+  fallbacksFrom?: number;
+  fallbacksTo?: number;
+  lastError?: string;
+  coolingDownUntil?: number;
+}
+
+export interface DeploymentStatus {
+  id: string;
+  type: string;
+  base_url: string | null;
+  weight: number;
+  priority: number;
+  timeout_ms: number;
+  models: Record<string, unknown>;
+  workers: WorkerDeploymentStatus[];
+}
+
+export interface ProviderStatus {
+  sandbox_only: boolean;
+  unserved_models: string[];
+  default_strategy: string;
+  note: string;
+  deployments: DeploymentStatus[];
 }

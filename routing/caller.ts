@@ -59,7 +59,10 @@ export class GuardedDeploymentCaller implements DeploymentCaller {
   private readonly breakers: DeploymentBreakers;
   private readonly coolDowns: CoolDowns;
   private readonly latency = new LatencyTracker();
-  private readonly counts = new Map<string, { successes: number; failures: number; lastError?: string }>();
+  private readonly counts = new Map<
+    string,
+    Pick<DeploymentHealth, 'successes' | 'failures' | 'fallbacksFrom' | 'fallbacksTo' | 'lastError'>
+  >();
   private readonly clock: () => number;
 
   constructor(private readonly options: GuardedCallerOptions) {
@@ -71,7 +74,7 @@ export class GuardedDeploymentCaller implements DeploymentCaller {
       options.onStateChange?.();
     });
     for (const d of options.deployments) {
-      this.counts.set(d.id, { successes: 0, failures: 0 });
+      this.counts.set(d.id, { successes: 0, failures: 0, fallbacksFrom: 0, fallbacksTo: 0 });
       options.metrics?.breakerState.set({ provider: d.id }, 0);
     }
   }
@@ -199,6 +202,10 @@ export class GuardedDeploymentCaller implements DeploymentCaller {
 
   recordFallback(model: string, from: string, to: string): void {
     this.options.metrics?.fallbacks.inc({ model, from_provider: from, to_provider: to });
+    const left = this.counts.get(from);
+    if (left) left.fallbacksFrom += 1;
+    const took = this.counts.get(to);
+    if (took) took.fallbacksTo += 1;
   }
 
   shutdown(): void {

@@ -9,6 +9,10 @@ export interface DeploymentHealth {
   latencyMs?: number;
   successes: number;
   failures: number;
+  /** Jobs that moved on to another deployment after this one's call failed. */
+  fallbacksFrom: number;
+  /** Jobs this deployment took over after another one's call failed. */
+  fallbacksTo: number;
   lastError?: string;
   /** A 429 asked us to wait until then (epoch ms, this process). */
   coolingDownUntil?: number;

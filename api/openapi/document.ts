@@ -90,6 +90,24 @@ const jobLinks = (id: string): Answer['links'] => ({
   AdminGetJob: { operationId: 'adminGetJob', parameters: { id } },
 });
 
+/** The 200 of OpenAI's Images API: the images, or the stream of events of `eventSchema`. */
+const openAiImageAnswer = (eventSchema: z.ZodType): Answer => ({
+  description: 'The images (`b64_json` by default for gpt-image models), or an event stream.',
+  links: jobLinks('$response.body#/easel/job_id'),
+  // Each event: one `image_generation.completed` / `image_edit.completed` per image, or one `error`.
+  content: { 'application/json': shape.openAiImages, 'text/event-stream': eventSchema },
+});
+
+/** The refusals both OpenAI-compatible image operations answer besides the shared ones. */
+const OPENAI_IMAGE_REFUSALS: Record<number, string> = {
+  404: 'Unknown model.',
+  409: 'An Idempotency-Key whose job could not be written: submit under a new key.',
+  422: 'The Idempotency-Key was used with another body.',
+  502: 'The job failed upstream (`code` says why, `job_id` names it).',
+  503: 'The workflow service did not answer: nothing is held; retry.',
+  504: 'The images were not ready in time: the job keeps running (`job_id`); do not retry.',
+};
+
 /** From an answer naming an account to the admin operations on it. */
 const accountLinks = (id: string): Answer['links'] => ({
   GetAccount: { operationId: 'adminGetAccount', parameters: { id } },
@@ -370,25 +388,8 @@ const OPERATIONS: Operation[] = [
     headers: [idempotencyKey],
     readLimited: true,
     errors: 'openai',
-    answers: {
-      200: {
-        description: 'The images (`b64_json` by default for gpt-image models), or an event stream.',
-        links: jobLinks('$response.body#/easel/job_id'),
-        content: {
-          'application/json': shape.openAiImages,
-          // Each event: `image_generation.completed` (one per image), or one `error`.
-          'text/event-stream': shape.openAiImageEvent,
-        },
-      },
-    },
-    refusals: {
-      404: 'Unknown model.',
-      409: 'An Idempotency-Key whose job could not be written: submit under a new key.',
-      422: 'The Idempotency-Key was used with another body.',
-      502: 'The job failed upstream (`code` says why, `job_id` names it).',
-      503: 'The workflow service did not answer: nothing is held; retry.',
-      504: 'The images were not ready in time: the job keeps running (`job_id`); do not retry.',
-    },
+    answers: { 200: openAiImageAnswer(shape.openAiImageEvent) },
+    refusals: OPENAI_IMAGE_REFUSALS,
   },
 
   {
@@ -418,7 +419,7 @@ const OPERATIONS: Operation[] = [
           items: { type: 'string', contentMediaType: 'application/octet-stream' },
         },
         mask: {
-          description: 'A PNG of the first image’s size: transparent where to edit.',
+          description: 'A PNG of less than 4 MB and of the first image’s size: transparent where to edit.',
           type: 'string',
           contentMediaType: 'image/png',
         },
@@ -428,26 +429,8 @@ const OPERATIONS: Operation[] = [
     headers: [idempotencyKey],
     readLimited: true,
     errors: 'openai',
-    answers: {
-      200: {
-        description: 'The images (`b64_json` by default for gpt-image models), or an event stream.',
-        links: jobLinks('$response.body#/easel/job_id'),
-        content: {
-          'application/json': shape.openAiImages,
-          // Each event: `image_edit.completed` (one per image), or one `error`.
-          'text/event-stream': shape.openAiImageEditEvent,
-        },
-      },
-    },
-    refusals: {
-      404: 'Unknown model.',
-      409: 'An Idempotency-Key whose job could not be written: submit under a new key.',
-      413: 'A file is over 25 MB, or the JSON body over 1 MB.',
-      422: 'The Idempotency-Key was used with another body.',
-      502: 'The job failed upstream (`code` says why, `job_id` names it).',
-      503: 'The workflow service did not answer: nothing is held; retry.',
-      504: 'The images were not ready in time: the job keeps running (`job_id`); do not retry.',
-    },
+    answers: { 200: openAiImageAnswer(shape.openAiImageEditEvent) },
+    refusals: { ...OPENAI_IMAGE_REFUSALS, 413: 'A file is over 25 MB, or the JSON body over 1 MB.' },
   },
 
   // Admin
@@ -456,7 +439,7 @@ const OPERATIONS: Operation[] = [
     path: '/admin/v1/accounts',
     operationId: 'adminListAccounts',
     tag: 'Admin',
-    summary: 'Accounts, paged',
+    summary: 'Accounts, paged; `q` finds one by id or by part of its name',
     auth: 'admin',
     query: accountsQuery,
     answers: { 200: { description: 'A page of accounts.', schema: shape.accountPage } },
@@ -596,7 +579,7 @@ const OPERATIONS: Operation[] = [
     path: '/admin/v1/providers',
     operationId: 'adminProviders',
     tag: 'Admin',
-    summary: 'Deployments with each live worker’s breaker state and latency',
+    summary: 'Deployments with each live worker’s breaker state, latency, error rate and fallbacks',
     auth: 'admin',
     answers: { 200: { description: 'The deployments.', schema: shape.providerStatus } },
   },

@@ -354,7 +354,43 @@ export const providerStatus = z.object({
       requests_per_second: z.number().nullable(),
       breaker: z.record(z.string(), z.unknown()),
       models: z.record(z.string(), z.unknown()),
-      workers: z.array(z.object({ worker: z.string(), updated_at: isoTime }).catchall(z.unknown())),
+      workers: z.array(
+        z
+          .object({
+            worker: z.string(),
+            updated_at: isoTime,
+            state: z.enum(['closed', 'half_open', 'open']).optional(),
+            latencyMs: z
+              .number()
+              .min(0)
+              .optional()
+              .meta({ description: 'Exponentially weighted mean latency of successful calls.' }),
+            successes: count.optional(),
+            failures: count.optional(),
+            errorRate: z
+              .number()
+              .min(0)
+              .max(1)
+              .nullable()
+              .optional()
+              .meta({ description: 'failures / (successes + failures); null before the first call.' }),
+            fallbacksFrom: count
+              .optional()
+              .meta({ description: 'Jobs that moved on to another deployment after this one failed.' }),
+            fallbacksTo: count
+              .optional()
+              .meta({ description: 'Jobs this deployment took over after another one failed.' }),
+            lastError: z.string().optional(),
+            coolingDownUntil: z
+              .number()
+              .optional()
+              .meta({ description: 'A 429 asked to wait until then (epoch ms).' }),
+          })
+          .catchall(z.unknown())
+          .meta({
+            description: 'One live worker’s view (breakers are per worker process); counts since it started.',
+          }),
+      ),
     }),
   ),
 });

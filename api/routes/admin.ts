@@ -16,7 +16,11 @@ const rateLimitOverrides = z
     concurrent_jobs: z.number().int().positive().nullable().optional(),
     reads_per_second: z.number().int().positive().nullable().optional(),
   })
-  .strict();
+  .strict()
+  .meta({
+    description:
+      'Merged into the account’s overrides: a limit set to null is the plan’s again; `rate_limits: null` drops them all.',
+  });
 
 export const createAccountBody = z
   .object({ name: z.string().trim().min(1).max(200), plan: z.string().optional() })
@@ -42,6 +46,13 @@ export const accountsQuery = z.object({
   /** next_cursor of the previous page: the last account id it showed. */
   cursor: z.string().min(1).max(200).optional(),
   status: z.enum(['active', 'suspended']).optional(),
+  q: z
+    .string()
+    .trim()
+    .min(1)
+    .max(200)
+    .optional()
+    .meta({ description: 'Finds the account with this id, and those whose name contains it (any case).' }),
 });
 export const releaseBody = z.object({ reason: z.string().trim().min(1).max(500) }).strict();
 const seqParam = z.object({ seq: z.coerce.number().int().positive() });
@@ -71,6 +82,7 @@ export function adminRoutes(deps: AdminRouteDeps): Router {
       limit: query.limit + 1,
       ...(query.cursor !== undefined && { after: query.cursor }),
       ...(query.status !== undefined && { status: query.status }),
+      ...(query.q !== undefined && { search: query.q }),
     });
     const items = page.slice(0, query.limit);
     res.json({
@@ -124,19 +136,11 @@ export function adminRoutes(deps: AdminRouteDeps): Router {
 
   router.patch('/accounts/:id', async (req, res) => {
     const body = parseInput(patchAccountBody, req.body);
-    const rateLimits =
-      body.rate_limits === undefined
-        ? undefined
-        : body.rate_limits === null
-          ? null
-          : Object.fromEntries(
-              Object.entries(body.rate_limits).filter(([, v]) => v !== null && v !== undefined),
-            );
     const account = await accounts.update(req.params.id, {
       ...(body.name !== undefined && { name: body.name }),
       ...(body.plan !== undefined && { plan: body.plan }),
       ...(body.status !== undefined && { status: body.status }),
-      ...(rateLimits !== undefined && { rate_limits: rateLimits }),
+      ...(body.rate_limits !== undefined && { rate_limits: body.rate_limits }),
     });
     res.json(await accounts.view(account));
   });

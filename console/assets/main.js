@@ -5,7 +5,11 @@ import { clearSession, loadSession, saveSession } from './session.js';
 import { renderPlayground } from './playground.js';
 import { renderHistory } from './history.js';
 import { renderAccount } from './account.js';
+import { renderUsage } from './usage.js';
 import { renderOperator } from './operator.js';
+import { renderJobLookup } from './backoffice-jobs.js';
+import { renderAudit } from './backoffice-audit.js';
+import { renderProviderBoard } from './backoffice-providers.js';
 
 /** @typedef {import('../types').Session} Session */
 /** @typedef {(ctx: import('../types').ScreenContext) => void | Promise<void>} Screen */
@@ -15,9 +19,15 @@ const SCREENS = {
   customer: [
     { hash: '#playground', label: 'Playground', render: renderPlayground },
     { hash: '#history', label: 'History', render: renderHistory },
+    { hash: '#usage', label: 'Usage', render: renderUsage },
     { hash: '#account', label: 'Account', render: renderAccount },
   ],
-  operator: [{ hash: '#accounts', label: 'Accounts', render: renderOperator }],
+  operator: [
+    { hash: '#accounts', label: 'Accounts', render: renderOperator },
+    { hash: '#jobs', label: 'Jobs', render: renderJobLookup },
+    { hash: '#audit', label: 'Audit', render: renderAudit },
+    { hash: '#providers', label: 'Providers', render: renderProviderBoard },
+  ],
 };
 
 const main = /** @type {HTMLElement} */ (document.getElementById('main'));
@@ -144,7 +154,9 @@ function route() {
     return;
   }
   const screens = SCREENS[session.role];
-  const screen = screens.find((s) => s.hash === location.hash) ?? screens[0];
+  // `#accounts/acct_…` is the accounts screen showing one account: a screen owns its sub-paths.
+  const screen =
+    screens.find((s) => s.hash === location.hash || location.hash.startsWith(`${s.hash}/`)) ?? screens[0];
   if (!screen) return;
   current?.abort();
   current = new AbortController();

@@ -1,21 +1,28 @@
 // @ts-check
-import { call } from './api.js';
 import { formatDate, formatNumber, h, replace } from './dom.js';
 import { errorAlert } from './views.js';
+import { accountHref, adminApi, hashPath, showIssuedKey } from './backoffice-common.js';
+import { renderAccountDetail } from './backoffice-account.js';
 
 /** @typedef {import('../types').Account} Account */
 
 const PAGE_SIZE = 25;
 
 /**
- * The operator's accounts: a paged list, a form to create one, and a key issued for any of them
- * (shown once: Easel keeps only its hash).
+ * The operator's accounts: `#accounts` lists them (paged, searchable by id or name), creates one
+ * and issues a key for any (shown once: Easel keeps only its hash); `#accounts/<id>` is one account.
  * @param {import('../types').ScreenContext} ctx
  */
 export async function renderOperator(ctx) {
-  const { session, main, signal } = ctx;
-  /** @type {(method: string, path: string, body?: unknown) => Promise<unknown>} */
-  const api = (method, path, body) => call(session.token, method, path, { body, signal });
+  const [accountId, ...rest] = hashPath('#accounts');
+  if (accountId) return renderAccountDetail(ctx, accountId, rest);
+  return renderAccountList(ctx);
+}
+
+/** @param {import('../types').ScreenContext} ctx */
+async function renderAccountList(ctx) {
+  const { main, signal } = ctx;
+  const api = adminApi(ctx);
   const plans = /** @type {import('../types').PlanList} */ (await api('GET', '/v1/plans'));
 
   const name = h('input', {
@@ -48,6 +55,28 @@ export async function renderOperator(ctx) {
     createError,
     h('div', { class: 'actions' }, create),
   );
+
+  const search = h('input', {
+    id: 'account-search',
+    name: 'q',
+    type: 'search',
+    maxlength: 200,
+    autocomplete: 'off',
+    'aria-describedby': 'account-search-help',
+  });
+  const clear = h('button', { type: 'button', id: 'clear-search', hidden: true }, 'Show all');
+  const searchForm = h(
+    'form',
+    { role: 'search', class: 'search', 'aria-label': 'Accounts', novalidate: true },
+    h(
+      'div',
+      { class: 'field' },
+      h('label', { for: 'account-search' }, 'Find an account'),
+      h('div', { class: 'row' }, search, h('button', { type: 'submit' }, 'Search'), clear),
+      h('p', { id: 'account-search-help', class: 'help' }, 'An account id, or part of its name.'),
+    ),
+  );
+  const summary = h('p', { id: 'accounts-summary', role: 'status', class: 'help' });
   const list = h('div', { class: 'table-wrap', id: 'accounts' });
   const more = h('button', { type: 'button', id: 'more-accounts', hidden: true }, 'Show more accounts');
   replace(
@@ -59,6 +88,8 @@ export async function renderOperator(ctx) {
       'section',
       { class: 'card', 'aria-labelledby': 'accounts-title' },
       h('h2', { id: 'accounts-title' }, 'Accounts'),
+      searchForm,
+      summary,
       list,
       h('div', { class: 'actions' }, more),
     ),
@@ -67,6 +98,8 @@ export async function renderOperator(ctx) {
   const tbody = h('tbody');
   /** @type {string | null} */
   let cursor = null;
+  let query = '';
+  let shown = 0;
 
   /** @param {Account} account */
   const issueKey = async (account) => {
@@ -74,40 +107,7 @@ export async function renderOperator(ctx) {
       const key = /** @type {import('../types').IssuedKey} */ (
         await api('POST', `/admin/v1/accounts/${encodeURIComponent(account.id)}/keys`, {})
       );
-      const value = h('input', {
-        id: 'new-key',
-        readonly: true,
-        value: key.key,
-        'aria-describedby': 'new-key-help',
-      });
-      const copy = h('button', { type: 'button' }, 'Copy');
-      copy.addEventListener('click', () => {
-        value.select();
-        void navigator.clipboard?.writeText(key.key).then(() => (copy.textContent = 'Copied'));
-      });
-      const done = h('button', { type: 'button', id: 'key-handed-over' }, 'Done: forget this key');
-      done.addEventListener('click', () => {
-        replace(issued);
-        name.focus();
-      });
-      replace(
-        issued,
-        h(
-          'div',
-          { class: 'alert alert-success', role: 'status' },
-          h('strong', {}, `New API key for ${account.name}`),
-          h(
-            'p',
-            { id: 'new-key-help' },
-            'Shown only now: Easel keeps only its hash. Hand it over and close this notice.',
-          ),
-          h('label', { for: 'new-key' }, 'API key'),
-          h('div', { class: 'row' }, value, copy),
-          h('div', { class: 'actions' }, done),
-        ),
-      );
-      value.focus();
-      value.select();
+      showIssuedKey(issued, account.name, key, () => name.focus());
     } catch (err) {
       replace(issued, errorAlert(err));
     }
@@ -121,10 +121,20 @@ export async function renderOperator(ctx) {
       h(
         'td',
         { 'data-label': 'Name' },
-        h('div', {}, account.name, h('br'), h('code', { class: 'small' }, account.id)),
+        h(
+          'div',
+          {},
+          h('a', { href: accountHref(account.id) }, account.name),
+          h('br'),
+          h('code', { class: 'small' }, account.id),
+        ),
       ),
       h('td', { 'data-label': 'Plan' }, account.plan),
-      h('td', { 'data-label': 'Status' }, account.status),
+      h(
+        'td',
+        { 'data-label': 'Status' },
+        h('span', { class: `badge badge-${account.status}` }, account.status),
+      ),
       h('td', { 'data-label': 'Available' }, formatNumber(account.balance.available)),
       h('td', { 'data-label': 'Held' }, formatNumber(account.balance.held)),
       h('td', { 'data-label': 'Created' }, formatDate(account.created_at)),
@@ -144,18 +154,33 @@ export async function renderOperator(ctx) {
     );
 
   const load = async () => {
-    const query = new URLSearchParams({ limit: String(PAGE_SIZE) });
-    if (cursor) query.set('cursor', cursor);
+    const params = new URLSearchParams({ limit: String(PAGE_SIZE) });
+    if (cursor) params.set('cursor', cursor);
+    if (query) params.set('q', query);
     try {
       const page = /** @type {import('../types').Page<Account>} */ (
-        await api('GET', `/admin/v1/accounts?${query}`)
+        await api('GET', `/admin/v1/accounts?${params}`)
       );
       tbody.append(...page.data.map(row));
+      shown += page.data.length;
       cursor = page.next_cursor;
       more.hidden = !cursor;
+      const plural = shown === 1 ? 'account' : 'accounts';
+      summary.textContent = query
+        ? `${shown}${cursor ? '+' : ''} ${plural} ${shown === 1 && !cursor ? 'matches' : 'match'} “${query}”.`
+        : `${shown}${cursor ? '+' : ''} ${plural}.`;
     } catch (err) {
       if (!signal.aborted) list.append(errorAlert(err));
     }
+  };
+  /** @param {string} q */
+  const reload = async (q) => {
+    query = q;
+    cursor = null;
+    shown = 0;
+    tbody.replaceChildren();
+    clear.hidden = !q;
+    await load();
   };
   replace(
     list,
@@ -178,6 +203,14 @@ export async function renderOperator(ctx) {
     ),
   );
   more.addEventListener('click', () => void load());
+  searchForm.addEventListener('submit', (event) => {
+    event.preventDefault();
+    void reload(search.value.trim());
+  });
+  clear.addEventListener('click', () => {
+    search.value = '';
+    void reload('').then(() => search.focus());
+  });
 
   form.addEventListener('submit', (event) => {
     event.preventDefault();

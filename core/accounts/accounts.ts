@@ -229,11 +229,24 @@ export class AccountService {
     }
   }
 
-  /** Accounts in id order, `limit` after the id `after` (the admin list). */
-  async page(options: { limit: number; after?: string; status?: AccountStatus }): Promise<Account[]> {
+  /**
+   * Accounts in id order, `limit` after the id `after` (the admin list); `search` keeps the account
+   * with that id and those whose name contains it, in any case.
+   */
+  async page(options: {
+    limit: number;
+    after?: string;
+    status?: AccountStatus;
+    search?: string;
+  }): Promise<Account[]> {
     const filter: Record<string, unknown> = {};
     if (options.after !== undefined) filter._id = { $gt: options.after };
     if (options.status !== undefined) filter.status = options.status;
+    if (options.search !== undefined) {
+      // Escaped: the operator's text is matched literally, never run as a pattern.
+      const literal = options.search.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+      filter.$or = [{ _id: options.search }, { name: { $regex: literal, $options: 'i' } }];
+    }
     return this.accounts.find(filter).sort({ _id: 1 }).limit(options.limit).lean<Account[]>();
   }
 
@@ -254,7 +267,13 @@ export class AccountService {
 
   async update(
     accountId: string,
-    patch: { plan?: string; status?: AccountStatus; rate_limits?: Partial<RateLimits> | null; name?: string },
+    patch: {
+      plan?: string;
+      status?: AccountStatus;
+      /** Merged into the overrides: a limit set to null is the plan's again; null drops them all. */
+      rate_limits?: { [K in keyof RateLimits]?: number | null } | null;
+      name?: string;
+    },
   ): Promise<Account> {
     const account = await this.get(accountId);
     if (patch.plan !== undefined) this.assertPlan(patch.plan);
@@ -265,7 +284,8 @@ export class AccountService {
       ...(patch.plan !== undefined && { plan: patch.plan }),
       ...(patch.status !== undefined && { status: patch.status }),
       ...(patch.rate_limits !== undefined && {
-        rate_limits: patch.rate_limits === null ? null : { ...account.rate_limits, ...patch.rate_limits },
+        rate_limits:
+          patch.rate_limits === null ? null : mergeOverrides(account.rate_limits, patch.rate_limits),
       }),
       updated_at: this.clock(),
     };
@@ -480,4 +500,15 @@ export class AccountService {
 
 export function assertActive(account: Account): void {
   if (account.status !== 'active') throw new AccountSuspended();
+}
+
+/** The overrides after a patch: null removes a limit's override; none left is null. */
+function mergeOverrides(
+  current: Partial<RateLimits> | null | undefined,
+  patch: { [K in keyof RateLimits]?: number | null },
+): Partial<RateLimits> | null {
+  const merged = Object.entries({ ...current, ...patch }).filter(
+    (pair): pair is [string, number] => typeof pair[1] === 'number',
+  );
+  return merged.length > 0 ? Object.fromEntries(merged) : null;
 }

@@ -103,6 +103,8 @@ function addRow(into: UsageRow, row: UsageRow): void {
 export function usageByModel(jobs: readonly UsageFacts[], catalog: Catalog): DayUsage {
   const rows: DayUsage = {};
   for (const job of jobs) {
+    // A job still queued or running has delivered and cost nothing yet: it adds no row for its model.
+    if (!isTerminal(job.status)) continue;
     const row = (rows[job.model] ??= emptyRow());
     if (job.status === 'succeeded') {
       row.jobs_succeeded += 1;

@@ -25,11 +25,45 @@ async function snap(page: Page, name: string): Promise<void> {
   await page.setViewport(WIDE);
 }
 
-/** The history table's rows, each a map from column to the cell's text. */
-async function historyRows(page: Page): Promise<Array<Record<string, string>>> {
+/** The rows of the table under `selector`, each a map from column to the cell's text. */
+async function tableRows(page: Page, selector: string): Promise<Array<Record<string, string>>> {
   return (await page.evaluate(
-    `[...document.querySelectorAll('#history tbody tr')].map((tr) => Object.fromEntries([...tr.cells].map((td) => [td.dataset.label, td.textContent.trim()])))`,
+    `[...document.querySelectorAll(${JSON.stringify(`${selector} tbody tr`)})].map((tr) => Object.fromEntries([...tr.cells].map((td) => [td.dataset.label, td.textContent.trim()])))`,
   )) as Array<Record<string, string>>;
+}
+
+/** The history table's rows, each a map from column to the cell's text. */
+function historyRows(page: Page): Promise<Array<Record<string, string>>> {
+  return tableRows(page, '#history');
+}
+
+/** The bars of the SVG chart in `selector`: their data attributes and their tooltip text. */
+async function chartBars(page: Page, selector: string): Promise<Array<Record<string, string>>> {
+  return (await page.evaluate(
+    `[...document.querySelectorAll(${JSON.stringify(`${selector} svg rect.bar`)})].map((r) => ({ ...r.dataset, title: r.querySelector('title')?.textContent ?? '', width: r.getAttribute('width') }))`,
+  )) as Array<Record<string, string>>;
+}
+
+interface UsageAnswer {
+  total: {
+    credits_charged: number;
+    images: number;
+    auto: {
+      jobs_with_task: number;
+      credits_charged: number;
+      credits_with_auto: number;
+      credits_saved: number;
+    };
+  };
+  data: Array<{
+    day?: string;
+    model?: string;
+    credits_charged: number;
+    images: number;
+    jobs_succeeded: number;
+    jobs_failed: number;
+    jobs_canceled: number;
+  }>;
 }
 
 async function signIn(page: Page, origin: string, token: string): Promise<void> {
@@ -346,7 +380,171 @@ describe('the web console at /console, in a real browser', () => {
     expect(card).toMatch(/Period ends\s*\d/);
     expect(card).toMatch(/Concurrent jobs\s*\d+ running of 20/);
     expect(card).toMatch(/Requests per second\s*5/);
+    expect(await textOf(page, '#plan-terms')).toBe('$99.00 a period for 6,000 credits');
+    const period = await easel.call<{ period: { start: string; end: string } }>('GET', '/v1/account', {
+      token: key,
+    });
+    const shown = (iso: string): Promise<string> =>
+      page.evaluate(
+        `new Date(${JSON.stringify(iso)}).toLocaleString('en-GB', { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC' }) + ' UTC'`,
+      ) as Promise<string>;
+    expect(await textOf(page, '#period-end')).toBe(await shown(period.body.period.end));
+    expect(await textOf(page, '#period-start')).toBe(await shown(period.body.period.start));
     await snap(page, 'account');
+  });
+
+  it('shows the webhook signing secret masked, reveals it by keyboard, and rotates it only once confirmed', async () => {
+    const { page } = customer;
+    await page.waitForSelector('#webhook-secret');
+    const before = await easel.call<{ secret: string; also_signing_until: string[] }>(
+      'GET',
+      '/v1/webhooks/secret',
+      { token: key },
+    );
+    expect(before.body.secret).toMatch(/^whsec_/);
+    expect(before.body.also_signing_until).toEqual([]);
+    const secretField = async (): Promise<{ type: string; value: string }> =>
+      (await page.evaluate(
+        `(({ type, value }) => ({ type, value }))(document.querySelector('#webhook-secret'))`,
+      )) as { type: string; value: string };
+    expect(await secretField()).toEqual({ type: 'password', value: before.body.secret });
+    expect(await textOf(page, '#webhook-previous')).toMatch(/^None/);
+    await snap(page, 'webhook-secret');
+
+    await page.focus('#reveal-secret');
+    await page.keyboard.press('Space');
+    expect(await secretField()).toEqual({ type: 'text', value: before.body.secret });
+    expect(await attributeOf(page, '#reveal-secret', 'aria-pressed')).toBe('true');
+    expect(await textOf(page, '#reveal-secret')).toBe('Hide');
+
+    // Escape in the confirmation rotates nothing, and gives the focus back.
+    await page.click('#rotate-secret');
+    await page.waitForSelector('#rotate-dialog[open]');
+    expect(await page.evaluate('document.activeElement.id')).toBe('keep-secret');
+    expect(await textOf(page, '#rotate-dialog')).toMatch(/keeps signing alongside it for 24 hours/);
+    await snap(page, 'webhook-rotate-confirm');
+    await page.keyboard.press('Escape');
+    await page.waitForSelector('#rotate-dialog:not([open])');
+    expect(await page.evaluate('document.activeElement.id')).toBe('rotate-secret');
+    const unchanged = await easel.call<{ secret: string }>('GET', '/v1/webhooks/secret', { token: key });
+    expect(unchanged.body.secret).toBe(before.body.secret);
+
+    await page.click('#rotate-secret');
+    await page.waitForSelector('#rotate-dialog[open]');
+    await page.click('#confirm-rotate');
+    const outcome = await waitForText(page, '#rotate-outcome', /Rotated/);
+    const after = await easel.call<{ secret: string; also_signing_until: string[] }>(
+      'GET',
+      '/v1/webhooks/secret',
+      { token: key },
+    );
+    expect(after.body.secret).toMatch(/^whsec_/);
+    expect(after.body.secret).not.toBe(before.body.secret);
+    expect(await secretField()).toEqual({ type: 'text', value: after.body.secret });
+    expect(after.body.also_signing_until).toHaveLength(1);
+    const until = after.body.also_signing_until[0]!;
+    expect(Date.parse(until) - Date.now()).toBeGreaterThan(23.9 * 3600_000);
+    expect(Date.parse(until) - Date.now()).toBeLessThanOrEqual(24 * 3600_000);
+    const untilShown = (await page.evaluate(
+      `new Date(${JSON.stringify(until)}).toLocaleString('en-GB', { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC' }) + ' UTC'`,
+    )) as string;
+    expect(outcome).toContain(`The previous one still signs until ${untilShown}`);
+    expect(await textOf(page, '#webhook-previous')).toBe(
+      `Still signs, alongside this one, until ${untilShown}`,
+    );
+    await snap(page, 'webhook-rotated');
+  });
+
+  it('charts usage by day and by model, with what auto routing would have charged, as the API reports it', async () => {
+    // A job that named a task but picked its own model: ideogram-v3 (5 credits) where auto would
+    // have taken flux-2-dev (1) for prototyping.
+    const tasked = await easel.call<{ id: string }>('POST', '/v1/imagine', {
+      token: key,
+      body: { model: 'ideogram-v3', task: 'prototyping', prompt: 'a usage poster', n: 1 },
+    });
+    expect(tasked.status).toBe(202);
+    const deadline = Date.now() + 40_000;
+    let usage: UsageAnswer | undefined;
+    // The open day's sum is reused for a few seconds: wait until the report counts the job.
+    while (Date.now() < deadline) {
+      await easel.call('GET', `/v1/jobs/${tasked.body.id}?wait=5`, { token: key });
+      usage = (await easel.call<UsageAnswer>('GET', '/v1/usage?group_by=model', { token: key })).body;
+      if (usage.total.auto.jobs_with_task === 1) break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    // 2 credits for the two flux-schnell images earlier, 5 for the poster; nothing else succeeded.
+    expect(usage?.total).toMatchObject({
+      credits_charged: 7,
+      images: 3,
+      auto: { jobs_with_task: 1, credits_charged: 5, credits_with_auto: 1, credits_saved: 4 },
+    });
+    const byModel = usage!;
+    // The history's flux-2-dev jobs that still run have cost nothing yet: no model row of zeros.
+    for (const row of byModel.data) {
+      expect(row.jobs_succeeded + row.jobs_failed + row.jobs_canceled).toBeGreaterThan(0);
+    }
+    const byDay = (await easel.call<UsageAnswer>('GET', '/v1/usage?group_by=day', { token: key })).body;
+    const today = new Date().toISOString().slice(0, 10);
+    expect(byDay.data).toEqual([expect.objectContaining({ day: today, credits_charged: 7, images: 3 })]);
+
+    const { page } = customer;
+    await page.click('a[href="#usage"]');
+    await page.waitForSelector('#day-chart svg');
+    expect(await textOf(page, '#usage-credits')).toBe('7');
+    expect(await textOf(page, '#usage-status')).toMatch(/through \d{4}-\d\d-\d\d: 7 credits charged\.$/);
+    expect(await textOf(page, '#usage-images')).toBe('3');
+    // By day: one column, today's, 7 credits high; the chart's label and table say the same.
+    expect(await chartBars(page, '#day-chart')).toEqual([
+      expect.objectContaining({ day: today, credits: '7', title: `${today}: 7 credits charged, 3 images` }),
+    ]);
+    expect(await attributeOf(page, '#day-chart svg', 'aria-label')).toContain('7 credits in all');
+    expect(await tableRows(page, '#usage-by-day')).toEqual([
+      expect.objectContaining({ Day: today, 'Credits charged': '7', Images: '3' }),
+    ]);
+    // By model: a bar per model the API reports, the dearest first, each as long as its credits.
+    const modelBars = await chartBars(page, '#model-chart');
+    expect(modelBars.map((b) => [b.model, Number(b.credits)])).toEqual(
+      [...byModel.data]
+        .sort((a, b) => b.credits_charged - a.credits_charged || (a.model! < b.model! ? -1 : 1))
+        .map((r) => [r.model, r.credits_charged]),
+    );
+    expect(modelBars[0]).toMatchObject({ model: 'ideogram-v3', credits: '5' });
+    expect(modelBars[1]).toMatchObject({ model: 'flux-schnell', credits: '2' });
+    expect(Number(modelBars[0]!.width) / Number(modelBars[1]!.width)).toBeCloseTo(5 / 2, 1);
+    const modelRows = await tableRows(page, '#usage-by-model');
+    for (const row of byModel.data) {
+      expect(modelRows).toContainEqual(
+        expect.objectContaining({ Model: row.model, 'Credits charged': String(row.credits_charged) }),
+      );
+    }
+    expect(modelRows.find((r) => r.Model === 'ideogram-v3')?.['Auto would have charged']).toBe(
+      '1 for 1 job with a task (charged 5)',
+    );
+    // Auto: charged 5 where auto would have charged 1.
+    const autoText = await textOf(page, '#auto-summary');
+    expect(autoText).toContain('1 succeeded job named a task');
+    expect(autoText).toContain('They were charged 5 credits');
+    expect(autoText).toContain('would have charged 1 credit.');
+    expect(autoText).toContain('Auto would have saved 4 credits.');
+    expect((await chartBars(page, '#auto-chart')).map((b) => [b.series, b.title])).toEqual([
+      ['charged', 'Charged: 5 credits'],
+      ['auto', 'With auto: 1 credit'],
+    ]);
+    await snap(page, 'usage');
+
+    // A window without those jobs: yesterday alone.
+    const yesterday = new Date(Date.now() - 24 * 3600_000).toISOString().slice(0, 10);
+    await page.evaluate(
+      `for (const id of ['usage-from', 'usage-through']) document.getElementById(id).value = ${JSON.stringify(yesterday)}`,
+    );
+    await page.click('.usage-window button[type=submit]');
+    await waitForText(page, '#usage-credits', /^0$/);
+    expect(await textOf(page, '#usage-status')).toBe(
+      `Usage from ${yesterday} through ${yesterday}: 0 credits charged.`,
+    );
+    expect(await countOf(page, '#day-chart svg rect.bar')).toBe(0);
+    expect(await textOf(page, '#auto-summary')).toMatch(/None of these jobs named a task/);
+    expect(await textOf(page, '#usage')).toContain('No jobs ended in these days.');
   });
 
   it('signs the operator in with the admin token: accounts, a new account and its key shown once', async () => {
