@@ -13,7 +13,7 @@ import type { Logger } from '../platform/logger';
 import type { Metrics } from '../platform/metrics';
 import { metricsText } from '../platform/metrics-server';
 import type { ProviderConfig } from '../routing/deployments';
-import { clientErrorOf, errorHandler, notFoundHandler } from './errors';
+import { errorHandler, notFoundHandler } from './errors';
 import { isAdmin, requestContext, requireAdmin, requireApiKey, requireToken } from './middleware';
 import type { ProviderStatus } from './providers-view';
 import { limitReads, RequestRateLimiter } from './rate-limit';
@@ -43,8 +43,8 @@ export interface Answer {
   path: string;
   status: number;
   contentType: string | undefined;
-  /** What `res.json` was given, when the answer was JSON. */
-  json?: unknown;
+  /** The body as sent (`res.json` sends through `res.send` too), when the answer was JSON. */
+  body?: string;
 }
 
 export interface ApiDeps {
@@ -107,19 +107,8 @@ export function createApp(deps: ApiDeps): Express {
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
-  if (deps.draining) {
-    const draining = deps.draining;
-    app.use((_req, res, next) => {
-      // Answers sent once draining began (a long-poll's too) ask keep-alive clients to close,
-      // so that they reconnect to another replica.
-      const writeHead = res.writeHead.bind(res) as (...args: unknown[]) => Response;
-      res.writeHead = ((...args: unknown[]) => {
-        if (draining.aborted && !res.headersSent) res.setHeader('Connection', 'close');
-        return writeHead(...args);
-      }) as Response['writeHead'];
-      next();
-    });
-  }
+  if (deps.draining?.aborted) askClientsToClose(app);
+  else deps.draining?.addEventListener('abort', () => askClientsToClose(app), { once: true });
   app.get('/readyz', async (req, res) => {
     const checks = await deps.readiness.check();
     if (deps.draining?.aborted) checks.process = { ok: false, error: 'shutting down' };
@@ -229,35 +218,48 @@ export function createApp(deps: ApiDeps): Express {
   app.use(consoleRoutes({ imageUrls: deps.imageUrls }));
   // The OpenAI-compatible routes answer every refusal in OpenAI's error shape, also those of the
   // key check and the read limiter in front of them, which their official clients read.
-  app.use('/v1/images', (err: unknown, req: Request, res: Response, next: NextFunction) =>
-    openAiErrorHandler(clientErrorOf(err, req) ?? err, req, res, next),
-  );
+  app.use('/v1/images', openAiErrorHandler);
 
   app.use(notFoundHandler);
   app.use(errorHandler);
   return app;
 }
 
-/** Hands each answer to `observe` once it is sent, with the body `res.json` was given. */
+/**
+ * From now on every answer this app writes — those of requests already in flight too, such as a
+ * long-poll — asks its keep-alive client to close, so that it reconnects to another replica.
+ * Installed on the app's response prototype once draining begins, so that nothing runs per
+ * request before.
+ */
+function askClientsToClose(app: Express): void {
+  const inherited = Object.getPrototypeOf(app.response) as { writeHead: (...args: unknown[]) => Response };
+  app.response.writeHead = function (this: Response, ...args: unknown[]) {
+    if (!this.headersSent) this.setHeader('Connection', 'close');
+    return inherited.writeHead.apply(this, args);
+  } as Response['writeHead'];
+}
+
+/** Hands each answer to `observe` once it is sent, with the text of a JSON body as `res.send` sent it. */
 function observeAnswers(observe: (answer: Answer) => void) {
   return (req: Request, res: Response, next: NextFunction): void => {
-    let json: unknown;
-    let sentJson = false;
-    const send = res.json.bind(res);
-    res.json = (body: unknown) => {
-      json = body;
-      sentJson = true;
+    let sent: unknown;
+    const send = res.send.bind(res);
+    res.send = (body?: unknown) => {
+      sent = body;
       return send(body);
     };
     const path = req.originalUrl.split('?')[0] ?? req.originalUrl;
     res.on('finish', () => {
-      const contentType = res.getHeader('content-type');
+      const header = res.getHeader('content-type');
+      const contentType = typeof header === 'string' ? header : undefined;
+      const text =
+        typeof sent === 'string' ? sent : Buffer.isBuffer(sent) ? sent.toString('utf8') : undefined;
       observe({
         method: req.method,
         path,
         status: res.statusCode,
-        contentType: typeof contentType === 'string' ? contentType : undefined,
-        ...(sentJson && { json }),
+        contentType,
+        ...(text !== undefined && contentType?.startsWith('application/json') && { body: text }),
       });
     });
     next();

@@ -1,7 +1,6 @@
 import type { NextFunction, Request, Response } from 'express';
 import { z } from 'zod';
-import { ApiError, toApiError } from '../errors';
-import { DomainError } from '../../core/errors';
+import { clientErrorOf } from '../errors';
 import { ASPECT_RATIOS, OUTPUT_FORMATS, type AspectRatio, type OutputFormat } from '../../providers/types';
 
 /**
@@ -148,12 +147,13 @@ export function openAiError(
 /**
  * Easel's refusals as OpenAI's clients expect them: the first bad field as `param`, an account
  * out of credits as 429 `insufficient_quota` (which the clients must not retry), rate limits as
- * `rate_limit_exceeded` with Retry-After.
+ * `rate_limit_exceeded` with Retry-After. Requests the HTTP layer could not read are refused too.
  */
-function asOpenAiError(err: unknown): unknown {
+function asOpenAiError(err: unknown, req: Request): unknown {
+  // Checked first: an OpenAiError carries a 4xx status that would pass for an unreadable request.
   if (err instanceof OpenAiError) return err;
-  const known = err instanceof DomainError ? toApiError(err) : err;
-  if (!(known instanceof ApiError)) return err;
+  const known = clientErrorOf(err, req);
+  if (!known) return err;
   const fields = (known.details?.fields ?? {}) as Record<string, string>;
   const param = Object.keys(fields)[0] ?? (known.details?.parameters as string[] | undefined)?.[0] ?? null;
   if (known.code === 'insufficient_credits') {
@@ -184,8 +184,8 @@ function asOpenAiError(err: unknown): unknown {
   );
 }
 
-export function openAiErrorHandler(err: unknown, _req: Request, res: Response, next: NextFunction): void {
-  const converted = asOpenAiError(err);
+export function openAiErrorHandler(err: unknown, req: Request, res: Response, next: NextFunction): void {
+  const converted = asOpenAiError(err, req);
   if (!(converted instanceof OpenAiError)) return next(err);
   for (const [name, value] of Object.entries(converted.headers)) res.setHeader(name, value);
   res.status(converted.status).json({ error: { message: converted.message, ...converted.body } });

@@ -17,7 +17,6 @@ import {
   imageOptionFields,
   moderationField,
   openAiError,
-  openAiErrorHandler,
   responseFormatFor,
   type OpenAiError,
 } from './openai-images';
@@ -294,6 +293,5 @@ export function openAiRoutes(deps: {
     }
   }
 
-  router.use(openAiErrorHandler);
   return router;
 }

@@ -61,13 +61,13 @@ export class AnswerChecker {
     if (!template || !operation) {
       // No such operation: the 404 of the error envelope (or an error the HTTP layer answers first).
       return answer.status >= 400
-        ? this.bodyProblem('#/components/schemas/Error', answer.json)
+        ? this.bodyProblem('#/components/schemas/Error', answer.body)
         : 'an answer to a path and method the document does not have';
     }
     const documented = operation.responses[String(answer.status)];
     if (!documented) return `status ${answer.status} is not documented for ${answer.method} ${template}`;
     if (!documented.content) {
-      return answer.contentType && answer.status !== 204 && answer.json !== undefined
+      return answer.contentType && answer.status !== 204 && answer.body !== undefined
         ? 'a body where the document has none'
         : undefined;
     }
@@ -77,24 +77,33 @@ export class AnswerChecker {
       return `content type ${mediaType ?? '(none)'} is not documented (${Object.keys(documented.content).join(', ')})`;
     }
     if (mediaType !== 'application/json' || !media.schema) return undefined;
-    if (answer.json === undefined) return 'a JSON answer that was not sent with res.json';
+    if (answer.body === undefined) return 'a JSON answer that was not sent with res.json or res.send';
     const key = `${template} ${answer.method} ${answer.status}`;
     let validate = this.validators.get(key);
     if (!validate) {
       validate = this.ajv.compile(media.schema);
       this.validators.set(key, validate);
     }
-    return this.validated(validate, answer.json);
+    return this.validated(validate, answer.body);
   }
 
-  private bodyProblem(ref: string, body: unknown): string | undefined {
+  private bodyProblem(ref: string, body: string | undefined): string | undefined {
     const validate = this.ajv.getSchema(ref);
     if (!validate) return `no schema ${ref}`;
     return this.validated(validate, body);
   }
 
-  private validated(validate: ValidateFunction, body: unknown): string | undefined {
-    if (validate(JSON.parse(JSON.stringify(body ?? null)))) return undefined;
+  /** Checks the body's text as the client received it against the schema. */
+  private validated(validate: ValidateFunction, body: string | undefined): string | undefined {
+    let parsed: unknown = null;
+    if (body !== undefined) {
+      try {
+        parsed = JSON.parse(body);
+      } catch {
+        return 'a body sent as JSON that does not parse';
+      }
+    }
+    if (validate(parsed)) return undefined;
     const first = validate.errors?.[0];
     return `body does not match the schema: ${first?.instancePath || '(root)'} ${first?.message ?? ''} ${
       first?.params ? JSON.stringify(first.params) : ''
