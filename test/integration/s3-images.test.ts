@@ -4,6 +4,7 @@ import type { JobView } from '../../core/jobs/view';
 import { ImageUrlSigner } from '../../platform/image-urls';
 import { sandboxProviders, waitFor, writeConfig } from '../support/config';
 import { ADMIN_TOKEN, startTestEasel, type TestEasel } from '../support/easel';
+import { finishedJob, imagesDeleted, retainingEnv } from '../support/image-jobs';
 import { IMAGE_URL_SECRET } from '../support/secrets';
 import { startS3Server, type TestS3Server } from '../support/s3-server';
 import { WebhookReceiver } from '../support/webhook-receiver';
@@ -30,26 +31,15 @@ describe('images in S3', () => {
     token: string,
     body: Record<string, unknown> = {},
   ): Promise<JobView> => {
-    const submitted = await easel.call<JobView>('POST', '/v1/imagine', {
-      token,
-      body: { model: 'flux-2-dev', prompt: 'a lighthouse in a bucket', ...body },
-    });
-    const job = (await easel.call<JobView>('GET', `/v1/jobs/${submitted.body.id}?wait=20`, { token })).body;
+    const job = await finishedJob(easel, token, { prompt: 'a lighthouse in a bucket', ...body });
     expect(job.status).toBe('succeeded');
     return job;
   };
 
   describe('proxy delivery (the default)', () => {
-    const RETENTION_SECONDS = 3;
     let easel: TestEasel;
     beforeAll(async () => {
-      easel = await startTestEasel({
-        env: s3.easelEnv({
-          EASEL_S3_PREFIX: 'proxied/',
-          EASEL_CONFIG: writeConfig({ providers: sandboxProviders({ latency_ms: 50 }) }),
-          EASEL_IMAGE_RETENTION_DAYS: String(RETENTION_SECONDS / 86_400),
-        }),
-      });
+      easel = await startTestEasel({ env: s3.easelEnv(retainingEnv({ EASEL_S3_PREFIX: 'proxied/' })) });
     });
     afterAll(() => easel?.stop());
 
@@ -83,12 +73,7 @@ describe('images in S3', () => {
       expect(res.headers.get('cache-control')).toMatch(/^private, max-age=\d+$/);
       expect(Buffer.from(await res.arrayBuffer())).toEqual(stored);
 
-      const deleted = await waitFor(
-        () => easel.call<JobView>('GET', `/v1/jobs/${job.id}`, { token: key }).then((r) => r.body),
-        (j) => j.images_deleted_at !== null,
-        30_000,
-        250,
-      );
+      const deleted = await imagesDeleted(easel, key, job.id);
       expect(deleted.images).toEqual([]);
       await expect(
         s3.client.send(new HeadObjectCommand({ Bucket: s3.bucket, Key: `proxied/${imageKey}` })),

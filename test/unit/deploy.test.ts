@@ -69,6 +69,25 @@ const VALUE_SETS: Record<string, string[]> = {
   ],
 };
 
+/** Values the chart refuses to render, each with what helm's error says. */
+const REFUSED_VALUES: Array<{ name: string; values: string[]; error: string }> = [
+  {
+    name: 'refuses to render without the Secret it reads the secrets from',
+    values: [],
+    error: 'secrets.existingSecret is required',
+  },
+  {
+    name: 'refuses an extraEnv variable that the chart already sets from values or a Secret',
+    values: ['-f', CI_VALUES, '--set', 'config.extraEnv.MONGODB_URI=mongodb://x'],
+    error: 'config.extraEnv.MONGODB_URI: the chart sets MONGODB_URI itself',
+  },
+  {
+    name: 'validates its values with values.schema.json',
+    values: ['-f', CI_VALUES, '--set', 'api.replicas=two'],
+    error: "at '/api/replicas': got string, want integer",
+  },
+];
+
 function render(values: string[], kubeVersion = '1.33.0'): Manifest[] {
   const result = helm([
     'template',
@@ -163,10 +182,10 @@ describe('Helm chart (infra/deploy/helm/easel)', () => {
     }
   });
 
-  it('refuses to render without the Secret it reads the secrets from', () => {
-    const result = helm(['template', 'easel', CHART, '--kube-version', '1.33.0']);
+  it.each(REFUSED_VALUES)('$name', ({ values, error }) => {
+    const result = helm(['template', 'easel', CHART, ...values, '--kube-version', '1.33.0']);
     expect(result.status).not.toBe(0);
-    expect(result.stderr).toContain('secrets.existingSecret is required');
+    expect(result.stderr).toContain(error);
   });
 
   it.each(KUBERNETES_VERSIONS)(
@@ -288,38 +307,6 @@ describe('Helm chart (infra/deploy/helm/easel)', () => {
     });
     const rule = render(VALUE_SETS['every option on'] ?? []).find((m) => m.kind === 'PrometheusRule');
     expect(rule?.spec).toEqual(YAML.parse(source.toString('utf8')));
-  });
-
-  it('refuses an extraEnv variable that the chart already sets from values or a Secret', () => {
-    const result = helm([
-      'template',
-      'easel',
-      CHART,
-      '-f',
-      CI_VALUES,
-      '--set',
-      'config.extraEnv.MONGODB_URI=mongodb://x',
-      '--kube-version',
-      '1.33.0',
-    ]);
-    expect(result.status).not.toBe(0);
-    expect(result.stderr).toContain('config.extraEnv.MONGODB_URI: the chart sets MONGODB_URI itself');
-  });
-
-  it('validates its values with values.schema.json', () => {
-    const result = helm([
-      'template',
-      'easel',
-      CHART,
-      '-f',
-      CI_VALUES,
-      '--set',
-      'api.replicas=two',
-      '--kube-version',
-      '1.33.0',
-    ]);
-    expect(result.status).not.toBe(0);
-    expect(result.stderr).toContain("at '/api/replicas': got string, want integer");
   });
 });
 
