@@ -1,5 +1,6 @@
+import fs from 'node:fs';
 import { Client, Connection } from '@temporalio/client';
-import { loadClientConnectConfig } from '@temporalio/envconfig';
+import { loadClientConfigProfile, toClientOptions, type ClientConfigTLS } from '@temporalio/envconfig';
 import type { NativeConnectionOptions } from '@temporalio/worker';
 import type { Environment } from './config';
 import type { DataConverter, PayloadCodec, SearchAttributeType } from '@temporalio/common';
@@ -47,19 +48,87 @@ export function temporalConnectionOptions(
       .filter(([name, value]) => name.startsWith('TEMPORAL_') && value !== undefined)
       .map(([name, value]) => [name, String(value)]),
   );
-  const { connectionOptions } = loadClientConnectConfig({
+  const profile = loadClientConfigProfile({
     overrideEnvVars,
     ...(env.TEMPORAL_CONFIG_FILE
       ? { configSource: { path: env.TEMPORAL_CONFIG_FILE } }
       : { disableFile: true }),
     ...(env.TEMPORAL_PROFILE && { profile: env.TEMPORAL_PROFILE }),
   });
+  checkTlsFiles(profile.tls, env);
+  const { connectionOptions } = toClientOptions(profile);
   return {
     address,
     ...(connectionOptions.tls !== undefined && { tls: connectionOptions.tls }),
     ...(connectionOptions.apiKey !== undefined && { apiKey: connectionOptions.apiKey }),
     ...(connectionOptions.metadata && { metadata: connectionOptions.metadata as Record<string, string> }),
   };
+}
+
+/** The TLS files, each with the variables that give it and the profile key that can instead. */
+const TLS_FILES = {
+  clientCert: {
+    path: 'TEMPORAL_TLS_CLIENT_CERT_PATH',
+    data: 'TEMPORAL_TLS_CLIENT_CERT_DATA',
+    profileKey: 'tls.client_cert_path',
+    what: 'the client certificate',
+  },
+  clientKey: {
+    path: 'TEMPORAL_TLS_CLIENT_KEY_PATH',
+    data: 'TEMPORAL_TLS_CLIENT_KEY_DATA',
+    profileKey: 'tls.client_key_path',
+    what: 'the client certificate’s private key',
+  },
+  serverCACert: {
+    path: 'TEMPORAL_TLS_SERVER_CA_CERT_PATH',
+    data: 'TEMPORAL_TLS_SERVER_CA_CERT_DATA',
+    profileKey: 'tls.server_ca_cert_path',
+    what: 'the CA certificate the Temporal frontend’s certificate is signed by',
+  },
+} as const;
+
+/**
+ * Stops start-up with what to set when the TLS settings cannot work: a client certificate
+ * without its key (or a key without its certificate) would otherwise connect without mTLS and be
+ * refused by the server with a handshake error, and a file that cannot be read would surface as a
+ * bare ENOENT naming no variable.
+ */
+function checkTlsFiles(tls: ClientConfigTLS | undefined, env: TemporalClientEnvironment): void {
+  if (!tls || tls.disabled) return;
+  // A setting from the TOML profile rather than the environment is named as the profile's key too.
+  const named = (file: (typeof TLS_FILES)[keyof typeof TLS_FILES]) => {
+    if (env[file.path] !== undefined) return file.path;
+    if (env[file.data] !== undefined) return file.data;
+    return env.TEMPORAL_CONFIG_FILE
+      ? `${file.path} (here ${file.profileKey} of TEMPORAL_CONFIG_FILE)`
+      : file.path;
+  };
+  const { clientCert: cert, clientKey: key } = TLS_FILES;
+  if (tls.clientCert && !tls.clientKey) {
+    throw new Error(
+      `Temporal mTLS: ${named(cert)} is set but ${key.path} is not. Set ${key.path} to the PEM file of ` +
+        `${key.what} (or ${key.data} to its PEM text), or unset ${cert.path} to connect without a client certificate.`,
+    );
+  }
+  if (tls.clientKey && !tls.clientCert) {
+    throw new Error(
+      `Temporal mTLS: ${named(key)} is set but ${cert.path} is not. Set ${cert.path} to the PEM file of ` +
+        `${cert.what} (or ${cert.data} to its PEM text), or unset ${key.path} to connect without a client certificate.`,
+    );
+  }
+  for (const [field, file] of Object.entries(TLS_FILES)) {
+    const source = tls[field as keyof typeof TLS_FILES];
+    if (!source || !('path' in source)) continue;
+    try {
+      fs.readFileSync(source.path);
+    } catch (err) {
+      const reason = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+      throw new Error(
+        `Temporal TLS: ${named(file)} names ${source.path}, which cannot be read (${reason}). ` +
+          `Point it at the PEM file of ${file.what}, or give its PEM text in ${file.data} instead.`,
+      );
+    }
+  }
 }
 
 export interface TemporalSettings {
