@@ -17,6 +17,8 @@ import { imageOptionFields, moderationField, openAiError } from './openai-images
 export const MAX_UPLOAD_BYTES = 25 * 1024 * 1024;
 const EDIT_TYPES = ['image/jpeg', 'image/png', 'image/webp'];
 const SUPPORTED_TYPES = "'image/jpeg', 'image/png', and 'image/webp'";
+/** OpenAI takes a mask only as a PNG of less than 4 MB; refused here before anything is stored. */
+export const MAX_MASK_BYTES = 4 * 1024 * 1024;
 
 const editOptionFields = {
   ...imageOptionFields,
@@ -187,22 +189,34 @@ function fromReference(reference: z.infer<typeof imageReference>, param: string,
   return { kind: 'url', url };
 }
 
-/** Uploaded bytes, if they are a PNG, JPEG or WebP image (by their signature and header). */
+/**
+ * Uploaded bytes, if they are a PNG, JPEG or WebP image (by their signature and header); a mask
+ * only if it is a PNG of less than MAX_MASK_BYTES.
+ */
 function upload(bytes: Buffer, field: 'image' | 'mask', index: number, param: string = field): EditInput {
   const contentType = contentTypeOf(bytes);
   const dimensions = bytes.length > 0 ? imageDimensions(bytes) : undefined;
-  if (!contentType || !EDIT_TYPES.includes(contentType) || !dimensions) {
+  if (field === 'mask') {
+    if (contentType !== 'image/png' || !dimensions) {
+      throw openAiError(
+        400,
+        `Invalid file 'mask': ${contentType ? `unsupported mimetype ('${contentType}')` : 'not a PNG image'}. Supported file formats are 'image/png'.`,
+        { param, code: 'unsupported_file_mimetype' },
+      );
+    }
+    if (bytes.length >= MAX_MASK_BYTES) {
+      throw openAiError(
+        400,
+        `Invalid file 'mask': ${bytes.length} bytes; the mask must be a PNG file of less than 4 MB.`,
+        { param, code: 'image_file_too_large' },
+      );
+    }
+  } else if (!contentType || !EDIT_TYPES.includes(contentType) || !dimensions) {
     throw openAiError(
       400,
-      `Invalid file '${field}'${field === 'image' ? ` (image ${index + 1})` : ''}: not a PNG, JPEG or WebP image. Supported file formats are ${SUPPORTED_TYPES}.`,
+      `Invalid file 'image' (image ${index + 1}): not a PNG, JPEG or WebP image. Supported file formats are ${SUPPORTED_TYPES}.`,
       { param, code: 'unsupported_file_mimetype' },
     );
-  }
-  if (field === 'mask' && contentType !== 'image/png') {
-    throw openAiError(400, "Invalid file 'mask': the mask must be a valid PNG file.", {
-      param,
-      code: 'invalid_image_file',
-    });
   }
   return { kind: 'upload', bytes, contentType, ...dimensions };
 }

@@ -22,7 +22,9 @@ import type { OutputFormat } from '../../providers/types';
  * ("Unrecognized request argument supplied: seed"), `response_format` and `style` refused for GPT
  * image models, the size, n, quality, output_format, background, moderation and input_fidelity
  * enums and ranges, `output_compression` only with jpeg/webp, a transparent background only with
- * png/webp, at most 16 reference images of png/jpeg/webp, a PNG mask of the first image's size.
+ * png/webp, at most 16 reference images of png/jpeg/webp, a PNG mask of less than 4 MB and of the
+ * first image's size (the reference does not give the wording of the size refusal: its message
+ * is this fake's, its code the one OpenAI's clients list for an image file too large).
  * A prompt containing a moderated word gets 400 `moderation_blocked`; `unverifiedOrganization`
  * answers 403 as OpenAI does for gpt-image-1 before verification; `insufficientQuota` answers 429
  * `insufficient_quota`; `requestsPerMinute` limits each key, with 429 `rate_limit_exceeded`,
@@ -160,6 +162,8 @@ const EDIT_FIELDS = new Set([
   'user',
 ]);
 const EDIT_TYPES = ['image/jpeg', 'image/png', 'image/webp'];
+/** The reference's limit for a mask: "a valid PNG file, less than 4MB". */
+const MAX_MASK_BYTES = 4 * 1024 * 1024;
 
 /** Output image tokens per image, from OpenAI's image-generation pricing (quality × size). */
 const OUTPUT_TOKENS: Record<string, Record<string, number>> = {
@@ -671,7 +675,21 @@ export class OpenaiFake {
       }
       const mask = files.find((f) => f.field === 'mask');
       if (mask) {
-        if (mask.type !== 'image/png' || mask.width === undefined) {
+        if (mask.type !== 'image/png') {
+          return invalid(
+            `Invalid file 'mask': unsupported mimetype ('${mask.type}'). Supported file formats are 'image/png'.`,
+            'mask',
+            'unsupported_file_mimetype',
+          );
+        }
+        if (mask.size >= MAX_MASK_BYTES) {
+          return invalid(
+            `Invalid file 'mask': ${mask.size} bytes; the mask must be a PNG file of less than 4 MB.`,
+            'mask',
+            'image_file_too_large',
+          );
+        }
+        if (mask.width === undefined) {
           return invalid(
             `Invalid file 'mask': the mask must be a valid PNG file.`,
             'mask',

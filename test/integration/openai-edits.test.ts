@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomFillSync } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -8,6 +8,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import OpenAI, { toFile } from 'openai';
 import { PNG } from 'pngjs';
+import sharp from 'sharp';
 import { createOpenaiFake } from '../fakes/openai-fake';
 import { pythonWithOpenai } from '../support/python-openai';
 import { startTestEasel, type TestEasel } from '../support/easel';
@@ -25,6 +26,12 @@ function png(width: number, height: number, rgb: [number, number, number], alpha
   return PNG.sync.write(image);
 }
 const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
+/** A PNG of noise, which does not compress: 1050x1050 RGBA is over 4 MB, OpenAI's limit for a mask. */
+function noisePng(width: number, height: number): Buffer {
+  const image = new PNG({ width, height });
+  randomFillSync(image.data);
+  return PNG.sync.write(image, { deflateLevel: 1 });
+}
 
 interface Balance {
   captured: number;
@@ -44,6 +51,7 @@ describe('OpenAI-compatible POST /v1/images/edits', () => {
   const mask = png(64, 64, [0, 0, 0], 0);
   // The sandbox draws 1:1 images at 512x512: a mask of that size, made up front (encoding blocks).
   const ownMask = png(512, 512, [0, 0, 0], 0);
+  const bigMask = noisePng(1050, 1050);
   let easel: TestEasel;
   let key: string;
   let client: OpenAI;
@@ -258,6 +266,24 @@ describe('OpenAI-compatible POST /v1/images/edits', () => {
         { param: 'mask', code: 'invalid_image_dimensions' },
       ],
       [
+        'a JPEG mask',
+        async () =>
+          form([
+            ['image', red],
+            ['mask', await sharp(mask).jpeg().toBuffer()],
+          ]),
+        { param: 'mask', code: 'unsupported_file_mimetype' },
+      ],
+      [
+        'a mask of 4 MB or more',
+        () =>
+          form([
+            ['image', red],
+            ['mask', bigMask],
+          ]),
+        { param: 'mask', code: 'image_file_too_large' },
+      ],
+      [
         'high input fidelity',
         () => form([['image', red]], { input_fidelity: 'high' }),
         { param: 'input_fidelity' },
@@ -288,6 +314,37 @@ describe('OpenAI-compatible POST /v1/images/edits', () => {
 
     expect(await balance(poor.key)).toMatchObject({ captured: before.captured, held: 0 });
     expect(await jobsOf(poor.key)).toEqual([]);
+  });
+
+  it('is refused by the OpenAI fake, as by OpenAI, a mask that is not a PNG or is 4 MB or more', async () => {
+    const upstream = new OpenAI({ apiKey: 'openai-test-key', baseURL: `${fake.url}/v1`, maxRetries: 0 });
+    const edit = async (maskBytes: Buffer, type: string) =>
+      upstream.images
+        .edit({
+          model: 'gpt-image-1',
+          prompt: 'edit it',
+          image: await toFile(red, 'red.png', { type: 'image/png' }),
+          mask: await toFile(maskBytes, type === 'image/png' ? 'mask.png' : 'mask.jpg', { type }),
+        })
+        .catch((e: unknown) => e);
+    const jpeg = await edit(await sharp(mask).jpeg().toBuffer(), 'image/jpeg');
+    expect(jpeg).toBeInstanceOf(OpenAI.BadRequestError);
+    expect(jpeg).toMatchObject({
+      error: {
+        type: 'invalid_request_error',
+        param: 'mask',
+        code: 'unsupported_file_mimetype',
+        message:
+          "Invalid file 'mask': unsupported mimetype ('image/jpeg'). Supported file formats are 'image/png'.",
+      },
+    });
+    const big = await edit(bigMask, 'image/png');
+    expect(big).toBeInstanceOf(OpenAI.BadRequestError);
+    expect(big).toMatchObject({
+      error: { type: 'invalid_request_error', param: 'mask', code: 'image_file_too_large' },
+    });
+    // The same edit with a mask within the rules is taken.
+    expect(await edit(mask, 'image/png')).toMatchObject({ data: [expect.anything()] });
   });
 
   it('runs an edit with a mask from the official Python client', async () => {
