@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
-import { Worker } from '@temporalio/worker';
+import { DefaultLogger, makeTelemetryFilterString, Runtime, Worker } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { encryptingDataConverter } from '../../platform/temporal';
 import { testPayloadCodec } from '../support/secrets';
@@ -15,6 +15,17 @@ import { testPayloadCodec } from '../support/secrets';
  * in the workflow for the jobs still running the old code). Histories carry their payloads encrypted
  * under the tests' key, which the replay decodes with.
  */
+// Each replay bundles the workflows and runs a worker, whose bundle statistics and state changes
+// the SDK logs at INFO, and the deliberately changed workflow makes the core warn of the
+// nondeterminism the test expects. Only warnings of the SDK and errors of the core are shown; a
+// replay that fails unexpectedly still fails its test with the error.
+Runtime.install({
+  logger: new DefaultLogger('WARN'),
+  telemetryOptions: {
+    logging: { filter: makeTelemetryFilterString({ core: 'ERROR', other: 'ERROR' }), forward: {} },
+  },
+});
+
 const dir = path.join(__dirname, '..', 'histories');
 const HISTORIES = fs
   .readdirSync(dir)
