@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { openApiDocument } from '../../api/openapi/document';
 import { ADMIN_TOKEN, METRICS_TOKEN, startTestEasel, type TestEasel } from '../support/easel';
 import { pythonVenv } from '../support/python-venv';
 
@@ -95,14 +96,21 @@ describe('the API under schemathesis', () => {
           `${easel.baseUrl}/openapi.json`,
           '--url',
           easel.baseUrl,
+          // Every operation, selected explicitly: left to itself, schemathesis leaves out the one that
+          // served it the document (GET /openapi.json), which only a filter naming it brings back.
+          '--include-path-regex',
+          '^/',
           '--checks',
           CHECKS.join(','),
           '--max-examples',
           String(MAX_EXAMPLES),
           '--phases',
           'examples,coverage,fuzzing,stateful',
+          // One thread: Hypothesis raises and restores the recursion limit around each test, and
+          // with two threads one's restoring cut the other's parse of a lambda's source short,
+          // which CPython 3.11.7 reports as the AST recursion depth mismatch below.
           '--workers',
-          '2',
+          '1',
           '--seed',
           '20261201',
           '--request-timeout',
@@ -136,5 +144,9 @@ describe('the API under schemathesis', () => {
     // The summary, with the number of cases run, in the test's output.
     console.log(output.split('\n').slice(-40).join('\n'));
     expect({ code, tail: code === 0 ? '' : output.slice(-6_000) }).toEqual({ code: 0, tail: '' });
+    // Each operation of the document was exercised: none left out or folded into another.
+    const { paths } = openApiDocument() as { paths: Record<string, Record<string, unknown>> };
+    const documented = Object.values(paths).reduce((n, methods) => n + Object.keys(methods).length, 0);
+    expect({ tested: Number(/^\s*Tested: (\d+)$/m.exec(output)?.[1]) }).toEqual({ tested: documented });
   }, 1_500_000);
 });
