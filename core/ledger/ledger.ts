@@ -332,6 +332,21 @@ export class Ledger {
     return { ...this.syntheticHead(accountId, hint) };
   }
 
+  /**
+   * The head, given one known to this process that may be stale: another process appended since.
+   * The walk starts from whichever is newer, the known head or the shared hint (both processes
+   * write the hint, so after a burst of the other's movements it is far ahead of the known head;
+   * right after an alternation the known head is ahead of the hint).
+   */
+  private async headPast(accountId: string, known: Head | null): Promise<Head | null> {
+    const hint = await this.heads.findById(accountId).lean<LedgerHead>();
+    const from = Math.max(known?.seq ?? 0, hint?.seq ?? 0);
+    const latest = await this.newestAfter(accountId, from);
+    if (latest) return latest;
+    if (hint && hint.seq > (known?.seq ?? 0)) return this.syntheticHead(accountId, hint);
+    return known;
+  }
+
   /** The newest entry past `seq`, walking forward until the next sequence number is free. */
   private async newestAfter(accountId: string, seq: number): Promise<LedgerEntry | null> {
     let latest: LedgerEntry | null = null;
@@ -421,7 +436,7 @@ export class Ledger {
       if (isRefusal(effect)) {
         if (fromCache) {
           // Never refuse on a cached balance: another process may have granted credits since.
-          head = (await this.newestAfter(accountId, seq)) ?? head;
+          head = await this.headPast(accountId, head ?? null);
           fromCache = false;
           previousSeq = -1;
           continue;
@@ -454,9 +469,9 @@ export class Ledger {
       } catch (err) {
         if (!isDuplicateKey(err)) throw err;
         // Another process appended since this one's last movement (or this key moved credits
-        // before): walk on from the head known here, which is never behind the shared hint.
+        // before): read on from the newer of the head known here and the shared hint.
         this.knownHeads.delete(accountId);
-        head = (await this.newestAfter(accountId, seq)) ?? head;
+        head = await this.headPast(accountId, head ?? null);
         fromCache = false;
         continue;
       }
