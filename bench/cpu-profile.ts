@@ -32,10 +32,14 @@ function areaOf(functionName: string, url: string): string | null {
   }
   if (url.startsWith('node:')) return 'node internals';
   // Temporal runs workflows from a webpack bundle inside a vm context.
-  if (url.includes('workflow-bundle-')) return 'workflow bundle (workflows/ + SDK)';
+  if (url.includes('workflow-bundle')) return 'workflow bundle (workflows/ + SDK)';
   if (url.startsWith('evalmachine')) return 'workflow vm glue';
   const file = url.replace(/^file:\/\//, '');
-  if (file.startsWith(REPO)) return `easel ${file.slice(REPO.length).split('/')[0]}/`;
+  if (file.startsWith(REPO)) {
+    // The build's dist/<folder>/ is the sources' <folder>/.
+    const parts = file.slice(REPO.length).split('/');
+    return `easel ${parts[0] === 'dist' ? parts[1] : parts[0]}/`;
+  }
   return url;
 }
 

@@ -7,6 +7,18 @@ import { killProcess } from '../test/support/easel-process';
 
 const START_TIMEOUT_MS = 120_000;
 
+/** The production build (dist/, `npm run build`) or the sources through tsx. */
+export type EaselBuild = 'dist' | 'sources';
+
+/** Builds dist/ (compiled code and the prebuilt workflow bundle) for the processes to run. */
+export function buildEasel(log: (message: string) => void): void {
+  log('building dist/ (npm run build)');
+  execFileSync('npm', ['run', '--silent', 'build'], {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+}
+
 /** An Easel entry point (`bin/api.ts` or `bin/worker.ts`) running as a child process. */
 export interface EaselProcess {
   readonly role: 'api' | 'worker';
@@ -17,25 +29,23 @@ export interface EaselProcess {
 }
 
 /**
- * Starts `node --import tsx bin/<role>.ts` with `env` and resolves once `ready` answers. The
- * child is our own (not the tsx CLI, which would run the program in a grandchild), so its pid is
- * the process whose memory and CPU the benchmark reads.
+ * Starts `node dist/bin/<role>.js` (or `node --import tsx bin/<role>.ts`) with `env` and resolves
+ * once `ready` answers. The child is our own (not the tsx CLI, which would run the program in a
+ * grandchild), so its pid is the process whose memory and CPU the benchmark reads.
  */
 export async function startEaselProcess(
   role: EaselProcess['role'],
   env: Record<string, string>,
   ready: () => Promise<boolean>,
   nodeArgs: string[] = [],
-  options: { nice?: number } = {},
+  options: { nice?: number; build?: EaselBuild } = {},
 ): Promise<EaselProcess> {
   const spawnedAt = Date.now();
-  const command = [
-    process.execPath,
-    ...nodeArgs,
-    '--import',
-    'tsx',
-    path.join(REPO_ROOT, 'bin', `${role}.ts`),
-  ];
+  const program =
+    options.build === 'sources'
+      ? ['--import', 'tsx', path.join(REPO_ROOT, 'bin', `${role}.ts`)]
+      : [path.join(REPO_ROOT, 'dist', 'bin', `${role}.js`)];
+  const command = [process.execPath, ...nodeArgs, ...program];
   // `nice` execs the program: the pid stays the program's, and every thread it starts inherits.
   const niced = options.nice ? ['nice', '-n', String(options.nice), ...command] : command;
   const child: ChildProcess = spawn(niced[0]!, niced.slice(1), {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { EaselBuild } from './processes';
 
 /** What one benchmark run does; every number can be overridden from the environment. */
 export interface BenchSettings {
@@ -6,6 +7,12 @@ export interface BenchSettings {
   quick: boolean;
   /** BENCH_PROFILE=1: only the profile (database round trips and step timings per job). */
   profile: boolean;
+  /**
+   * Which code Easel's processes run: the production build (`npm run build`, done first: dist/
+   * and its prebuilt workflow bundle, as the Docker image runs them) or, with
+   * BENCH_FROM_SOURCES=1, the sources through tsx (no build; more memory and CPU at start-up).
+   */
+  build: EaselBuild;
   /**
    * BENCH_WORKER_NICE (default 10, 0 = none): the worker process's nice value. On one shared host
    * the accept path is the interactive part and jobs are queued work, so the worker yields the
@@ -55,6 +62,7 @@ const pid = z.coerce.number().int().positive().optional();
 const benchEnvironment = z.object({
   BENCH_QUICK: flag,
   BENCH_PROFILE: flag,
+  BENCH_FROM_SOURCES: flag,
   BENCH_WORKER_NICE: z.coerce.number().int().min(0).max(19).default(10),
   BENCH_E2E_JOBS: count,
   BENCH_E2E_CONCURRENCY: count,
@@ -93,6 +101,7 @@ export function readSettings(source: NodeJS.ProcessEnv = process.env): BenchSett
   return {
     quick,
     profile: env.BENCH_PROFILE,
+    build: env.BENCH_FROM_SOURCES ? 'sources' : 'dist',
     workerNice: env.BENCH_WORKER_NICE,
     accept: {
       rates: ACCEPT_RATES,

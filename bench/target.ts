@@ -7,7 +7,7 @@ import { startDevStack, type DevStack } from '../infra/devstack/devstack';
 import { freePort } from '../platform/net';
 import { defaultSandboxDeployment } from '../routing/deployments';
 import { JOB_TIMEOUT_MS } from './easel-client';
-import { answersOk, startEaselProcess, type EaselProcess } from './processes';
+import { answersOk, buildEasel, startEaselProcess, type EaselBuild, type EaselProcess } from './processes';
 import type { RemoteTarget } from './settings';
 
 /** Processes on this machine whose memory and CPU the benchmark reads. */
@@ -49,6 +49,8 @@ export interface LocalTargetOptions {
   nodeArgs?: (role: Role) => string[];
   /** Told about every API and worker process once it is ready. */
   onStarted?: (process: EaselProcess) => void;
+  /** The code the processes run (default dist/, built first). */
+  build?: EaselBuild;
 }
 
 const TASK_QUEUE = 'easel-bench';
@@ -72,6 +74,8 @@ function sandboxConfig(): unknown {
  */
 export async function startLocalTarget(options: LocalTargetOptions): Promise<BenchTarget> {
   const { log } = options;
+  const build = options.build ?? 'dist';
+  if (build === 'dist') buildEasel(log);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'easel-bench-'));
   const stack: DevStack = await startDevStack({
     dataDir: path.join(dir, 'devstack'),
@@ -118,6 +122,7 @@ export async function startLocalTarget(options: LocalTargetOptions): Promise<Ben
     const start = async (role: Role, database: string, ready: () => Promise<boolean>): Promise<void> => {
       const started = await startEaselProcess(role, env(role, database), ready, options.nodeArgs?.(role), {
         ...(role === 'worker' && options.workerNice && { nice: options.workerNice }),
+        build,
       });
       processes.push(started);
       options.onStarted?.(started);

@@ -141,6 +141,7 @@ export async function runProfile(
   try {
     target = await startLocalTarget({
       log,
+      build: settings.build,
       workerNice: settings.workerNice,
       // One profile per thread: a folder per process.
       nodeArgs: (role) => ['--cpu-prof', `--cpu-prof-dir=${path.join(profileDir, role)}`],
