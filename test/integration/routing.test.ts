@@ -101,20 +101,6 @@ describe('routing across deployments', () => {
     return status.body.deployments.find((d) => d.id === id)?.workers[0]?.state;
   };
 
-  it('tells upstream health from the traffic it carries: reading the provider board calls no upstream', async () => {
-    // LiteLLM's /health makes a real (paid) generation per deployment; Easel's health is the
-    // breakers, latencies and error counts of the calls jobs made anyway.
-    await run({ model: 'flux-2-dev', prompt: 'before the health reads' });
-    const calls = () => [a, b].map((fake) => fake.requestCount('POST', '/') + fake.requestCount('GET', '/'));
-    const before = calls();
-    for (let i = 0; i < 5; i++) {
-      const board = await easel.admin<{ deployments: Array<{ id: string }> }>('GET', '/providers');
-      expect(board.body.deployments.map((d) => d.id)).toEqual(expect.arrayContaining(['bfl-a', 'bfl-b']));
-      expect((await easel.call('GET', '/readyz')).status).toBe(200);
-    }
-    expect(calls()).toEqual(before);
-  });
-
   it('opens A’s breaker on 503s while every job succeeds through B, then probes A half-open and returns to it', async () => {
     a.inject({ on: 'submit', status: 503, times: 1_000 });
     const jobs: JobView[] = [];
@@ -223,6 +209,20 @@ describe('routing across deployments', () => {
     expect(after).toMatchObject({ available: before - 1, held: 0 });
     const audit = await easel.admin<{ violations: unknown[] }>('POST', '/audit');
     expect(audit.body.violations).toEqual([]);
+  });
+
+  it('tells upstream health from the traffic it carries: reading the provider board calls no upstream', async () => {
+    // LiteLLM's /health makes a real (paid) generation per deployment; Easel's health is the
+    // breakers, latencies and error counts of the calls jobs made anyway. (Last: the tests above
+    // share the deployments' breakers, and this one must not add a job to their history.)
+    const calls = () => [a, b].map((fake) => fake.requestCount('POST', '/') + fake.requestCount('GET', '/'));
+    const before = calls();
+    for (let i = 0; i < 5; i++) {
+      const board = await easel.admin<{ deployments: Array<{ id: string }> }>('GET', '/providers');
+      expect(board.body.deployments.map((d) => d.id)).toEqual(expect.arrayContaining(['bfl-a', 'bfl-b']));
+      expect((await easel.call('GET', '/readyz')).status).toBe(200);
+    }
+    expect(calls()).toEqual(before);
   });
 });
 
