@@ -5,7 +5,7 @@ import type { JobView } from '../../core/jobs/view';
 import { BflFake } from '../fakes/bfl-fake';
 import { freshDatabase } from '../support/db';
 import { ADMIN_TOKEN, startTestEasel, type TestEasel } from '../support/easel';
-import { waitFor, writeConfig } from '../support/config';
+import { bflDeployment, waitFor, writeConfig } from '../support/config';
 import {
   attributeOf,
   clearInput,
@@ -78,25 +78,6 @@ async function rows(page: Page, selector: string): Promise<Array<Record<string, 
   return (await page.evaluate(
     `[...document.querySelectorAll(${JSON.stringify(`${selector} tbody tr`)})].map((tr) => Object.fromEntries([...tr.cells].map((td) => [td.dataset.label, td.textContent.replace(/\\s+/g, ' ').trim()])))`,
   )) as Array<Record<string, string>>;
-}
-
-function bflDeployment(
-  id: string,
-  fake: BflFake,
-  extra: Record<string, unknown> = {},
-): Record<string, unknown> {
-  return {
-    id,
-    type: 'bfl',
-    base_url: fake.url,
-    // The fake listens on loopback: the deployment opts in to private addresses.
-    allow_private_network: true,
-    api_key_env: 'TEST_BFL_KEY',
-    models: { 'flux-2-dev': { upstream_model: 'flux-dev', cost_usd_micros: 25_000 } },
-    timeout_ms: 5_000,
-    options: { poll_interval_ms: 100 },
-    ...extra,
-  };
 }
 
 describe('the operator back office at /console, in a real browser', () => {

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { parse } from 'yaml';
 import { BflFake } from '../fakes/bfl-fake';
 import { METRICS_TOKEN, startTestEasel, type TestEasel } from '../support/easel';
-import { waitFor, writeConfig } from '../support/config';
+import { bflDeployment, waitFor, writeConfig } from '../support/config';
 import { samplesOf, startPrometheus, type RunningPrometheus } from '../support/prometheus';
 import { WebhookReceiver } from '../support/webhook-receiver';
 import type { JobView } from '../../core/jobs/view';
@@ -86,20 +86,6 @@ const PROMPTS = {
   fallback: 'obs fallback harbour 7e63',
   refused: 'obs broke account 0d4b',
 };
-
-function bflDeployment(id: string, fake: BflFake, extra: Record<string, unknown>): Record<string, unknown> {
-  return {
-    id,
-    type: 'bfl',
-    base_url: fake.url,
-    // The fake listens on loopback: the deployment opts in to private addresses.
-    allow_private_network: true,
-    api_key_env: 'TEST_BFL_KEY',
-    timeout_ms: 5_000,
-    options: { poll_interval_ms: 100 },
-    ...extra,
-  };
-}
 
 describe('observability against a real Prometheus scraping a running Easel', () => {
   const a = new BflFake({ apiKey: BFL_KEY, pendingMs: 100 });

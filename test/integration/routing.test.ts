@@ -1,29 +1,10 @@
 import { BflFake } from '../fakes/bfl-fake';
 import { METRICS_TOKEN, startTestEasel, type TestEasel } from '../support/easel';
-import { waitFor, writeConfig } from '../support/config';
+import { bflDeployment, waitFor, writeConfig } from '../support/config';
 import type { JobView } from '../../core/jobs/view';
 
 const BFL_KEY = 'bfl-routing-key';
 process.env.TEST_BFL_KEY = BFL_KEY;
-
-function bflDeployment(
-  id: string,
-  fake: BflFake,
-  extra: Record<string, unknown> = {},
-): Record<string, unknown> {
-  return {
-    id,
-    type: 'bfl',
-    base_url: fake.url,
-    // The fake listens on loopback: the deployment opts in to private addresses.
-    allow_private_network: true,
-    api_key_env: 'TEST_BFL_KEY',
-    models: { 'flux-2-dev': { upstream_model: 'flux-dev', cost_usd_micros: 25_000 } },
-    timeout_ms: 5_000,
-    options: { poll_interval_ms: 100 },
-    ...extra,
-  };
-}
 
 async function metricValue(easel: TestEasel, pattern: RegExp): Promise<number> {
   const text = (await easel.call<string>('GET', '/metrics', { token: METRICS_TOKEN })).body;

@@ -9,6 +9,28 @@ export function writeConfig(config: unknown): string {
   return file;
 }
 
+/**
+ * A BFL deployment against a fake on loopback (it opts in to private addresses), its key read
+ * from TEST_BFL_KEY; `extra` overrides any field (models, timeout, breaker…).
+ */
+export function bflDeployment(
+  id: string,
+  fake: { url: string },
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
+  return {
+    id,
+    type: 'bfl',
+    base_url: fake.url,
+    allow_private_network: true,
+    api_key_env: 'TEST_BFL_KEY',
+    models: { 'flux-2-dev': { upstream_model: 'flux-dev', cost_usd_micros: 25_000 } },
+    timeout_ms: 5_000,
+    options: { poll_interval_ms: 100 },
+    ...extra,
+  };
+}
+
 /** A sandbox deployment serving every model, with the given adapter options. */
 export function sandboxProviders(options: Record<string, unknown> = {}): unknown {
   const models = [
