@@ -1,5 +1,5 @@
 // @ts-check
-import { formatDate, formatNumber, h, replace } from './dom.js';
+import { field, formatDate, formatNumber, h, replace } from './dom.js';
 import { errorAlert } from './views.js';
 import { adminApi, appendLedgerRows, ledgerTable, showIssuedKey } from './backoffice-common.js';
 
@@ -133,7 +133,7 @@ export async function renderAccountDetail(ctx, accountId, rest) {
     'form',
     { class: 'card', 'aria-labelledby': 'plan-title', novalidate: true },
     h('h2', { id: 'plan-title' }, 'Plan'),
-    h('div', { class: 'field' }, h('label', { for: 'plan-select' }, 'Plan'), planSelect),
+    field('plan-select', 'Plan', planSelect),
     h(
       'p',
       { class: 'help' },
@@ -332,7 +332,7 @@ export async function renderAccountDetail(ctx, accountId, rest) {
   const keyForm = h(
     'form',
     { class: 'actions', novalidate: true, 'aria-label': 'Issue a key' },
-    h('div', { class: 'field' }, h('label', { for: 'key-name' }, 'Key name (optional)'), keyName),
+    field('key-name', 'Key name (optional)', keyName),
     h('button', { type: 'submit', id: 'issue-key' }, 'Issue key'),
   );
   keyForm.addEventListener('submit', (event) => {
@@ -407,8 +407,8 @@ export async function renderAccountDetail(ctx, accountId, rest) {
     h(
       'div',
       { class: 'row' },
-      h('div', { class: 'field' }, h('label', { for: 'grant-credits' }, 'Credits'), grantCredits),
-      h('div', { class: 'field' }, h('label', { for: 'grant-reason' }, 'Reason'), grantReason),
+      field('grant-credits', 'Credits', grantCredits),
+      field('grant-reason', 'Reason', grantReason),
     ),
     h(
       'p',

@@ -53,6 +53,16 @@ export function replace(parent, ...children) {
   append(parent, children);
 }
 
+/**
+ * A labelled form field: the label (for the control's id) above its control, and any help after.
+ * @param {string} controlId
+ * @param {string} label
+ * @param {...(Child | Child[])} rest the control, then any help text or hint
+ */
+export function field(controlId, label, ...rest) {
+  return h('div', { class: 'field' }, h('label', { for: controlId }, label), ...rest);
+}
+
 /** @param {number} n */
 export function formatNumber(n) {
   return new Intl.NumberFormat('en-US').format(n);

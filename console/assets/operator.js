@@ -1,5 +1,5 @@
 // @ts-check
-import { formatDate, formatNumber, h, replace } from './dom.js';
+import { field, formatDate, formatNumber, h, replace } from './dom.js';
 import { errorAlert } from './views.js';
 import { accountHref, adminApi, hashPath, showIssuedKey } from './backoffice-common.js';
 import { renderAccountDetail } from './backoffice-account.js';
@@ -46,12 +46,7 @@ async function renderAccountList(ctx) {
     'form',
     { class: 'card', 'aria-labelledby': 'create-title', novalidate: true },
     h('h2', { id: 'create-title' }, 'Create an account'),
-    h(
-      'div',
-      { class: 'row' },
-      h('div', { class: 'field' }, h('label', { for: 'account-name' }, 'Name'), name),
-      h('div', { class: 'field' }, h('label', { for: 'account-plan' }, 'Plan'), plan),
-    ),
+    h('div', { class: 'row' }, field('account-name', 'Name', name), field('account-plan', 'Plan', plan)),
     createError,
     h('div', { class: 'actions' }, create),
   );

@@ -1,6 +1,6 @@
 // @ts-check
 import { call } from './api.js';
-import { formatNumber, formatUsd, h, replace } from './dom.js';
+import { field, formatNumber, formatUsd, h, replace } from './dom.js';
 import { errorAlert } from './views.js';
 
 /** @typedef {import('../types').UsageReport} UsageReport */
@@ -325,8 +325,8 @@ export async function renderUsage(ctx) {
   const form = h(
     'form',
     { class: 'usage-window', novalidate: true, 'aria-label': 'Usage window' },
-    h('div', { class: 'field' }, h('label', { for: 'usage-from' }, 'From'), from),
-    h('div', { class: 'field' }, h('label', { for: 'usage-through' }, 'Through'), through),
+    field('usage-from', 'From', from),
+    field('usage-through', 'Through', through),
     h('div', { class: 'field' }, show),
   );
   const report = h('div', { id: 'usage' });
