@@ -323,25 +323,22 @@ export class Ledger {
 
   /** The latest entry of an account (null for an account without entries). */
   async head(accountId: string): Promise<LedgerEntry | null> {
-    const hint = await this.heads.findById(accountId).lean<LedgerHead>();
-    // The hint may lag behind (it is written at most every HINT_INTERVAL_MS, a writer may die
-    // between its insert and the hint update, two writers may update it out of order).
-    const latest = await this.newestAfter(accountId, hint?.seq ?? 0);
-    if (latest) return latest;
-    if (!hint) return null;
-    return { ...this.syntheticHead(accountId, hint) };
+    return this.headPast<LedgerEntry>(accountId, null);
   }
 
   /**
-   * The head, given one known to this process that may be stale: another process appended since.
-   * The walk starts from whichever is newer, the known head or the shared hint (both processes
-   * write the hint, so after a burst of the other's movements it is far ahead of the known head;
-   * right after an alternation the known head is ahead of the hint).
+   * The head, given one this process knows that may be stale (another process appended since).
+   * The walk starts from whichever is newer, the known head or the shared hint: the hint lags (it
+   * is written at most every HINT_INTERVAL_MS, a writer may die between its insert and the hint
+   * update), but both processes write it, so after a burst of the other's movements it is far
+   * ahead of the known head.
    */
-  private async headPast(accountId: string, known: Head | null): Promise<Head | null> {
+  private async headPast<K extends Head>(
+    accountId: string,
+    known: K | null,
+  ): Promise<LedgerEntry | K | null> {
     const hint = await this.heads.findById(accountId).lean<LedgerHead>();
-    const from = Math.max(known?.seq ?? 0, hint?.seq ?? 0);
-    const latest = await this.newestAfter(accountId, from);
+    const latest = await this.newestAfter(accountId, Math.max(known?.seq ?? 0, hint?.seq ?? 0));
     if (latest) return latest;
     if (hint && hint.seq > (known?.seq ?? 0)) return this.syntheticHead(accountId, hint);
     return known;
