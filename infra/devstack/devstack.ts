@@ -176,31 +176,64 @@ export async function pingTemporal(address: string): Promise<void> {
   }
 }
 
+/** Tries at most this many times when a port the stack picked itself was taken before the server bound it. */
+const START_ATTEMPTS = 3;
+
+/** The port a Go server's failed listen names ("listen tcp 127.0.0.1:33103: bind: address already in use"). */
+function portTakenIn(logText: string): number | undefined {
+  const match = /listen tcp [^\s]*:(\d+): bind: address already in use/.exec(logText);
+  return match ? Number(match[1]) : undefined;
+}
+
 function managedProcess(
   name: string,
   command: string,
-  args: string[],
+  /** Read at each start: a retry after a port race starts it on other ports. */
+  args: () => string[],
   logFile: string,
   ready: () => Promise<void>,
-  owner: { token: string; pidFile: PidFileWriter; port: number },
+  owner: { token: string; pidFile: PidFileWriter; port: () => number },
+  /**
+   * A port the stack picked (a free one, asked of the OS) can be taken by any other socket in the
+   * moment before the server binds it: an outgoing connection's local port, or a port the
+   * Temporal dev server picks the same way for its internal services. Given the port the server
+   * could not bind, this picks new ones and says whether a retry can help (not for a port the
+   * caller named, which someone else holds).
+   */
+  repickPorts: (takenPort: number) => Promise<boolean>,
 ): ManagedProcess & { start(): Promise<void> } {
   let child: ChildProcess | undefined;
-  const start = async (): Promise<void> => {
+  const startOnce = async (): Promise<void> => {
+    const logStart = fs.existsSync(logFile) ? fs.statSync(logFile).size : 0;
     const out = fs.openSync(logFile, 'a');
-    child = spawnTiedToParent(command, args, {
+    child = spawnTiedToParent(command, args(), {
       logFd: out,
       env: { ...process.env, [START_TOKEN_ENV]: owner.token },
     });
     fs.closeSync(out);
     const current = child;
     if (current.pid !== undefined) {
-      owner.pidFile.set(name, { pid: current.pid, binary: command, port: owner.port });
+      owner.pidFile.set(name, { pid: current.pid, binary: command, port: owner.port() });
     }
     await waitUntil(name, ready, 60_000, current).catch(async (err: Error) => {
       current.kill('SIGKILL');
-      const tail = fs.readFileSync(logFile, 'utf8').split('\n').slice(-15).join('\n');
-      throw new Error(`${err.message}\n--- last lines of ${logFile} ---\n${tail}`);
+      const written = fs.readFileSync(logFile).subarray(logStart).toString('utf8');
+      const tail = written.split('\n').slice(-15).join('\n');
+      throw Object.assign(new Error(`${err.message}\n--- last lines of ${logFile} ---\n${tail}`), {
+        takenPort: portTakenIn(written),
+      });
     });
+  };
+  const start = async (): Promise<void> => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await startOnce();
+      } catch (err) {
+        const takenPort = (err as { takenPort?: number }).takenPort;
+        if (attempt >= START_ATTEMPTS || takenPort === undefined || !(await repickPorts(takenPort)))
+          throw err;
+      }
+    }
   };
   const kill = async (signal: NodeJS.Signals = 'SIGTERM'): Promise<void> => {
     const current = child;
@@ -251,11 +284,12 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
   await reapOrphans(dataDir, log);
 
   const services = options.services ?? { mongo: true, temporal: true };
-  const mongoPort = await portOrFree(options.mongoPort);
-  const temporalPort = await portOrFree(options.temporalPort);
-  const uiPort = await portOrFree(options.temporalUiPort);
-  const httpPort = await freePort();
-  const metricsPort = await freePort();
+  // Ports only for the servers this stack starts (0: none).
+  let mongoPort = services.mongo ? await portOrFree(options.mongoPort) : 0;
+  let temporalPort = services.temporal ? await portOrFree(options.temporalPort) : 0;
+  let uiPort = services.temporal ? await portOrFree(options.temporalUiPort) : 0;
+  let httpPort = services.temporal ? await freePort() : 0;
+  let metricsPort = services.temporal ? await freePort() : 0;
   const mongoChoice: PortChoice = {
     port: mongoPort,
     server: 'FerretDB',
@@ -282,18 +316,23 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
   const token = newStartToken();
   const pidFile = new PidFileWriter(dataDir, token);
 
-  const mongoUri = `mongodb://127.0.0.1:${mongoPort}/`;
-  const temporalAddress = `127.0.0.1:${temporalPort}`;
+  const mongoUri = () => `mongodb://127.0.0.1:${mongoPort}/`;
+  const temporalAddress = () => `127.0.0.1:${temporalPort}`;
 
   const mongo = managedProcess(
     'FerretDB',
     binaries.ferretdb,
-    ['-listen', `127.0.0.1:${mongoPort}`, '-data', path.join(dataDir, 'ferretdb')],
+    () => ['-listen', `127.0.0.1:${mongoPort}`, '-data', path.join(dataDir, 'ferretdb')],
     path.join(dataDir, 'ferretdb.log'),
-    () => pingMongo(mongoUri),
-    { token, pidFile, port: mongoPort },
+    () => pingMongo(mongoUri()),
+    { token, pidFile, port: () => mongoPort },
+    async (takenPort) => {
+      if (takenPort !== mongoPort || options.mongoPort) return false;
+      mongoPort = mongoChoice.port = await freePort();
+      return true;
+    },
   );
-  const temporalArgs = [
+  const temporalArgs = () => [
     'server',
     'start-dev',
     '--ip',
@@ -317,15 +356,26 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
       '--search-attribute',
       `${name}=Keyword`,
     ]),
+    ...(options.ephemeral ? [] : ['--db-filename', path.join(dataDir, 'temporal.db')]),
   ];
-  if (!options.ephemeral) temporalArgs.push('--db-filename', path.join(dataDir, 'temporal.db'));
   const temporal = managedProcess(
     'Temporal',
     binaries.temporal,
     temporalArgs,
     path.join(dataDir, 'temporal.log'),
-    () => pingTemporal(temporalAddress),
-    { token, pidFile, port: temporalPort },
+    () => pingTemporal(temporalAddress()),
+    { token, pidFile, port: () => temporalPort },
+    async (takenPort) => {
+      if (takenPort === temporalPort && options.temporalPort) return false;
+      if (takenPort === uiPort && options.temporalUiPort) return false;
+      // Whichever it was (one of ours, or one the dev server picked for its internal services),
+      // every port not named by the caller is picked anew.
+      if (!options.temporalPort) temporalPort = temporalChoice.port = await freePort();
+      if (!options.temporalUiPort) uiPort = uiChoice.port = await freePort();
+      httpPort = await freePort();
+      metricsPort = await freePort();
+      return true;
+    },
   );
 
   const stopAll = async (): Promise<void> => {
@@ -342,12 +392,17 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
     await stopAll();
     throw failed.reason;
   }
-  if (services.mongo) log(`FerretDB answering at ${mongoUri}`);
-  if (services.temporal) log(`Temporal answering at ${temporalAddress} (web UI http://127.0.0.1:${uiPort})`);
+  if (services.mongo) log(`FerretDB answering at ${mongoUri()}`);
+  if (services.temporal)
+    log(`Temporal answering at ${temporalAddress()} (web UI http://127.0.0.1:${uiPort})`);
 
   return {
-    ...(services.mongo && { mongoUri, mongo }),
-    ...(services.temporal && { temporalAddress, temporal, temporalUiUrl: `http://127.0.0.1:${uiPort}` }),
+    ...(services.mongo && { mongoUri: mongoUri(), mongo }),
+    ...(services.temporal && {
+      temporalAddress: temporalAddress(),
+      temporal,
+      temporalUiUrl: `http://127.0.0.1:${uiPort}`,
+    }),
     stop: async () => {
       await stopAll();
       if (options.ephemeral) await fs.promises.rm(dataDir, { recursive: true, force: true });

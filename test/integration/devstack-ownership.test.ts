@@ -8,10 +8,30 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { BIN_DIR, REPO_ROOT, startDevStack, type DevStack } from '../../infra/devstack/devstack';
+import {
+  BIN_DIR,
+  REPO_ROOT,
+  pingTemporal,
+  startDevStack,
+  type DevStack,
+} from '../../infra/devstack/devstack';
 import { PID_FILE_NAME, isRunning, type PidFile } from '../../infra/devstack/ownership';
 
 const DEVSTACK_MODULE = path.resolve(__dirname, '../../infra/devstack/devstack.ts');
+
+/**
+ * Ports the next calls of freePort hand out instead of asking the OS: how a test stages the race
+ * where a port the stack picked is taken before its server binds it. Empty, freePort is the real one.
+ */
+const mockPortsHandedOut: number[] = [];
+jest.mock('../../platform/net', () => {
+  const actual = jest.requireActual<typeof import('../../platform/net')>('../../platform/net');
+  return {
+    ...actual,
+    freePort: () =>
+      mockPortsHandedOut.length > 0 ? Promise.resolve(mockPortsHandedOut.shift()!) : actual.freePort(),
+  };
+});
 
 interface StartedInChild {
   mongo: { pid: number; port: number };
@@ -148,6 +168,34 @@ linuxOnly('the dev stack owns its servers', () => {
       await new Promise((resolve) => foreign.close(resolve));
     }
   });
+
+  it('starts Temporal again on other ports when a port the stack picked is taken before Temporal binds it', async () => {
+    const { freePort } = jest.requireActual<typeof import('../../platform/net')>('../../platform/net');
+    const [temporalPort, temporalUiPort] = [await freePort(), await freePort()];
+    // Something takes the port picked for Temporal's HTTP API in the moment after it was picked.
+    const squatter = net.createServer();
+    await new Promise<void>((resolve) => squatter.listen(0, '127.0.0.1', resolve));
+    const taken = (squatter.address() as net.AddressInfo).port;
+    mockPortsHandedOut.push(taken);
+    const dataDir = newDataDir();
+    try {
+      const stack = await startDevStack({
+        dataDir,
+        temporalPort,
+        temporalUiPort,
+        services: { mongo: false, temporal: true },
+      });
+      stacks.push(stack);
+      expect(mockPortsHandedOut).toEqual([]);
+      expect(fs.readFileSync(path.join(dataDir, 'temporal.log'), 'utf8')).toContain(
+        `listen tcp 127.0.0.1:${taken}: bind: address already in use`,
+      );
+      expect(stack.temporalAddress).toBe(`127.0.0.1:${temporalPort}`);
+      await pingTemporal(stack.temporalAddress!);
+    } finally {
+      await new Promise((resolve) => squatter.close(resolve));
+    }
+  }, 180_000);
 
   it('stops the servers a previous run left running before it starts its own on their ports', async () => {
     const dataDir = newDataDir();
