@@ -1,6 +1,7 @@
 import type { Request } from 'express';
 import { z } from 'zod';
 import { contentTypeOf, imageDimensions } from '../../platform/image-store';
+import { GPT_IMAGE_MAX_MASK_BYTES } from '../../providers/openai/images-api';
 import { MultipartRefused, readMultipart } from '../multipart';
 import { parseInput } from '../validation';
 import { MAX_REFERENCE_IMAGES } from './imagine';
@@ -17,8 +18,6 @@ import { imageOptionFields, moderationField, openAiError } from './openai-images
 export const MAX_UPLOAD_BYTES = 25 * 1024 * 1024;
 const EDIT_TYPES = ['image/jpeg', 'image/png', 'image/webp'];
 const SUPPORTED_TYPES = "'image/jpeg', 'image/png', and 'image/webp'";
-/** OpenAI takes a mask only as a PNG of less than 4 MB; refused here before anything is stored. */
-export const MAX_MASK_BYTES = 4 * 1024 * 1024;
 
 const editOptionFields = {
   ...imageOptionFields,
@@ -191,7 +190,7 @@ function fromReference(reference: z.infer<typeof imageReference>, param: string,
 
 /**
  * Uploaded bytes, if they are a PNG, JPEG or WebP image (by their signature and header); a mask
- * only if it is a PNG of less than MAX_MASK_BYTES.
+ * only if it is a PNG of less than GPT_IMAGE_MAX_MASK_BYTES (OpenAI's limit; refused here before anything is stored).
  */
 function upload(bytes: Buffer, field: 'image' | 'mask', index: number, param: string = field): EditInput {
   const contentType = contentTypeOf(bytes);
@@ -204,7 +203,7 @@ function upload(bytes: Buffer, field: 'image' | 'mask', index: number, param: st
         { param, code: 'unsupported_file_mimetype' },
       );
     }
-    if (bytes.length >= MAX_MASK_BYTES) {
+    if (bytes.length >= GPT_IMAGE_MAX_MASK_BYTES) {
       throw openAiError(
         400,
         `Invalid file 'mask': ${bytes.length} bytes; the mask must be a PNG file of less than 4 MB.`,

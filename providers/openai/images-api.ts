@@ -44,6 +44,13 @@ export const GPT_IMAGE_MAX_REFERENCE_IMAGES = 16;
 
 /** Reference image types the edits endpoint takes; the mask must be a PNG. */
 const EDIT_IMAGE_TYPES = new Set(['image/png', 'image/jpeg', 'image/webp']);
+/**
+ * The reference's limits for edits with GPT image models: each image "less than 50MB", the mask
+ * "less than 4MB". Checked before the upload, so that a download Easel allowed (its own limit is
+ * EASEL_MAX_IMAGE_BYTES) is refused in words rather than sent to be refused.
+ */
+export const GPT_IMAGE_MAX_EDIT_IMAGE_BYTES = 50 * 1024 * 1024;
+export const GPT_IMAGE_MAX_MASK_BYTES = 4 * 1024 * 1024;
 
 /**
  * Options both adapters take, as the API names them. `quality` defaults to `medium` rather than
@@ -187,13 +194,18 @@ export function createImagesApiProvider(
     ]);
     const form = new FormData();
     for (const [name, value] of Object.entries(commonFields(request, true))) form.append(name, String(value));
+    const invalid = (message: string): ProviderError =>
+      new ProviderError('rejected', `${type}: ${message}`, { upstreamCode: 'reference_image_invalid' });
     images.forEach((image, i) => {
       const contentType = image.contentType.toLowerCase();
       if (!EDIT_IMAGE_TYPES.has(contentType)) {
-        throw new ProviderError(
-          'rejected',
-          `${type}: reference image ${urls[i] ?? i} is ${image.contentType}; edits take png, jpeg or webp`,
-          { upstreamCode: 'reference_image_invalid' },
+        throw invalid(
+          `reference image ${urls[i] ?? i} is ${image.contentType}; edits take png, jpeg or webp`,
+        );
+      }
+      if (image.bytes.byteLength >= GPT_IMAGE_MAX_EDIT_IMAGE_BYTES) {
+        throw invalid(
+          `reference image ${urls[i] ?? i} is ${image.bytes.byteLength} bytes; edits take images of less than 50 MB`,
         );
       }
       form.append(
@@ -204,9 +216,10 @@ export function createImagesApiProvider(
     });
     if (mask) {
       if (mask.contentType.toLowerCase() !== 'image/png') {
-        throw new ProviderError('rejected', `${type}: the mask must be a PNG, got ${mask.contentType}`, {
-          upstreamCode: 'reference_image_invalid',
-        });
+        throw invalid(`the mask must be a PNG, got ${mask.contentType}`);
+      }
+      if (mask.bytes.byteLength >= GPT_IMAGE_MAX_MASK_BYTES) {
+        throw invalid(`the mask is ${mask.bytes.byteLength} bytes; it must be a PNG of less than 4 MB`);
       }
       form.append('mask', new Blob([mask.bytes], { type: 'image/png' }), 'mask.png');
     }

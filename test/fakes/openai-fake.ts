@@ -22,9 +22,10 @@ import type { OutputFormat } from '../../providers/types';
  * ("Unrecognized request argument supplied: seed"), `response_format` and `style` refused for GPT
  * image models, the size, n, quality, output_format, background, moderation and input_fidelity
  * enums and ranges, `output_compression` only with jpeg/webp, a transparent background only with
- * png/webp, at most 16 reference images of png/jpeg/webp, a PNG mask of less than 4 MB and of the
- * first image's size (the reference does not give the wording of the size refusal: its message
- * is this fake's, its code the one OpenAI's clients list for an image file too large).
+ * png/webp, at most 16 reference images of png/jpeg/webp of less than 50 MB each, a PNG mask of
+ * less than 4 MB and of the first image's size (the reference does not give the wording of the
+ * size refusals: their messages are this fake's, their code the one OpenAI's clients list for an
+ * image file too large).
  * A prompt containing a moderated word gets 400 `moderation_blocked`; `unverifiedOrganization`
  * answers 403 as OpenAI does for gpt-image-1 before verification; `insufficientQuota` answers 429
  * `insufficient_quota`; `requestsPerMinute` limits each key, with 429 `rate_limit_exceeded`,
@@ -162,7 +163,8 @@ const EDIT_FIELDS = new Set([
   'user',
 ]);
 const EDIT_TYPES = ['image/jpeg', 'image/png', 'image/webp'];
-/** The reference's limit for a mask: "a valid PNG file, less than 4MB". */
+/** The reference's limits: each image for GPT image models "less than 50MB", a mask "a valid PNG file, less than 4MB". */
+const MAX_EDIT_IMAGE_BYTES = 50 * 1024 * 1024;
 const MAX_MASK_BYTES = 4 * 1024 * 1024;
 
 /** Output image tokens per image, from OpenAI's image-generation pricing (quality × size). */
@@ -663,6 +665,13 @@ export class OpenaiFake {
             `Invalid file 'image': unsupported mimetype ('${file.type}'). Supported file formats are ${listOf(EDIT_TYPES)}.`,
             'image',
             'unsupported_file_mimetype',
+          );
+        }
+        if (file.size >= MAX_EDIT_IMAGE_BYTES) {
+          return invalid(
+            `Invalid file 'image': ${file.size} bytes for image ${i + 1}; each image must be a file of less than 50 MB.`,
+            'image',
+            'image_file_too_large',
           );
         }
         if (!signatureMatches(file)) {

@@ -267,6 +267,44 @@ describe('openai adapter against the fake Images API', () => {
     expect(fake.requests).toHaveLength(0);
   });
 
+  it('refuses a reference image of 50 MB or more and a mask of 4 MB or more, before calling OpenAI', async () => {
+    const png = renderSandboxImage({ model: 'x', prompt: 'y', index: 0, width: 64, height: 64 });
+    const padded = (bytes: number): Uint8Array =>
+      new Uint8Array(Buffer.concat([png, Buffer.alloc(bytes - png.length)]));
+    const images: Record<string, Uint8Array> = {
+      'https://images.example/huge.png': padded(50 * 1024 * 1024),
+      'https://images.example/fits.png': padded(50 * 1024 * 1024 - 1),
+      'https://images.example/huge-mask.png': padded(4 * 1024 * 1024),
+    };
+    const openai = createOpenaiProvider({
+      deploymentId: 'openai-test',
+      baseUrl: fake.url,
+      apiKey: KEY,
+      options: {},
+      fetchImage: async (url) => ({ bytes: images[url]!, contentType: 'image/png' }),
+    });
+    const huge = await rejection(
+      openai.submit(request({ imageUrls: ['https://images.example/huge.png'] }), context()),
+    );
+    expect(huge).toMatchObject({ outcome: 'rejected', details: { upstreamCode: 'reference_image_invalid' } });
+    expect(huge.message).toContain('less than 50 MB');
+    const hugeMask = await rejection(
+      openai.submit(
+        request({
+          imageUrls: ['https://images.example/fits.png'],
+          maskUrl: 'https://images.example/huge-mask.png',
+        }),
+        context(),
+      ),
+    );
+    expect(hugeMask).toMatchObject({
+      outcome: 'rejected',
+      details: { upstreamCode: 'reference_image_invalid' },
+    });
+    expect(hugeMask.message).toContain('less than 4 MB');
+    expect(fake.requests).toHaveLength(0);
+  });
+
   it('maps moderation_blocked to content_policy', async () => {
     const error = await rejection(provider().submit(request({ prompt: 'something forbidden' }), context()));
     expect(error).toMatchObject({
@@ -574,6 +612,28 @@ describe('the OpenAI fake against the official openai SDK', () => {
       expect((error as InstanceType<typeof OpenAI.BadRequestError>).message).toContain(message);
       expect((error as InstanceType<typeof OpenAI.BadRequestError>).param).toBe(param);
     }
+    expect(fake.submissions).toHaveLength(0);
+  });
+
+  it('refuses an edit image of 50 MB or more, as the reference limits GPT image models', async () => {
+    const png = renderSandboxImage({ model: 'x', prompt: 'y', index: 0, width: 256, height: 256 });
+    const huge = Buffer.concat([png, Buffer.alloc(50 * 1024 * 1024 - png.length)]);
+    const error: unknown = await client.images
+      .edit({
+        model: 'gpt-image-1',
+        prompt: 'make it blue',
+        image: [
+          await toFile(png, 'a.png', { type: 'image/png' }),
+          await toFile(huge, 'b.png', { type: 'image/png' }),
+        ],
+      })
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    expect(error).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((error as InstanceType<typeof OpenAI.BadRequestError>).message).toContain('image 2');
+    expect((error as InstanceType<typeof OpenAI.BadRequestError>).code).toBe('image_file_too_large');
     expect(fake.submissions).toHaveLength(0);
   });
 
