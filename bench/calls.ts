@@ -74,9 +74,6 @@ async function main(): Promise<void> {
   const stack = await startDevStack({
     dataDir,
     ephemeral: true,
-    mongoPort: 0,
-    temporalPort: 0,
-    temporalUiPort: 0,
     log: (m) => console.log(`[dev stack] ${m}`),
   });
   const costs: CallCost[] = [];

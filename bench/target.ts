@@ -80,9 +80,6 @@ export async function startLocalTarget(options: LocalTargetOptions): Promise<Ben
   const stack: DevStack = await startDevStack({
     dataDir: path.join(dir, 'devstack'),
     ephemeral: true,
-    mongoPort: 0,
-    temporalPort: 0,
-    temporalUiPort: 0,
     log,
   });
   const processes: EaselProcess[] = [];

@@ -13,9 +13,6 @@ export default async function globalSetup(): Promise<void> {
   const stack = await startDevStack({
     dataDir,
     ephemeral: true,
-    mongoPort: 0,
-    temporalPort: 0,
-    temporalUiPort: 0,
     log: (m) => process.stderr.write(`[dev stack] ${m}\n`),
   });
   globalThis.__EASEL_DEV_STACK__ = stack;

@@ -38,6 +38,7 @@ export interface DevStackOptions {
   dataDir: string;
   /** Throw-away stack (tests): Temporal keeps its state in memory. */
   ephemeral?: boolean;
+  /** Each port omitted or 0: one the OS finds free. */
   mongoPort?: number;
   temporalPort?: number;
   temporalUiPort?: number;

@@ -2,11 +2,11 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { BflFake } from '../fakes/bfl-fake';
 import { startTestEasel, type TestEasel } from '../support/easel';
-import { waitFor, writeConfig } from '../support/config';
+import { bflDeployment, waitFor, writeConfig } from '../support/config';
 import type { JobView } from '../../core/jobs/view';
 
 const BFL_KEY = 'bfl-outbound-key';
-process.env.TEST_BFL_OUTBOUND_KEY = BFL_KEY;
+process.env.TEST_BFL_KEY = BFL_KEY;
 
 describe('downloads under the outbound policy', () => {
   const fake = new BflFake({ apiKey: BFL_KEY });
@@ -20,19 +20,7 @@ describe('downloads under the outbound policy', () => {
         EASEL_MAX_IMAGE_BYTES: '1024',
         EASEL_CONFIG: writeConfig({
           providers: {
-            deployments: [
-              {
-                id: 'bfl-lan',
-                type: 'bfl',
-                base_url: fake.url,
-                // The fake listens on loopback: the deployment opts in to private addresses.
-                allow_private_network: true,
-                api_key_env: 'TEST_BFL_OUTBOUND_KEY',
-                models: { 'flux-2-dev': { upstream_model: 'flux-dev', cost_usd_micros: 25_000 } },
-                timeout_ms: 10_000,
-                options: { poll_interval_ms: 100 },
-              },
-            ],
+            deployments: [bflDeployment('bfl-lan', fake, { timeout_ms: 10_000 })],
           },
         }),
       },
@@ -164,15 +152,8 @@ describe('an upstream that redirects (standing in for the internet: 127.0.0.2 an
         EASEL_CONFIG: writeConfig({
           providers: {
             deployments: [
-              {
-                id: 'bfl-public',
-                type: 'bfl',
-                base_url: server.url,
-                api_key_env: 'TEST_BFL_OUTBOUND_KEY',
-                models: { 'flux-2-dev': { upstream_model: 'flux-dev', cost_usd_micros: 25_000 } },
-                timeout_ms: 10_000,
-                options: { poll_interval_ms: 100 },
-              },
+              // A public upstream, as far as the policy knows: private addresses stay refused.
+              bflDeployment('bfl-public', server, { allow_private_network: false, timeout_ms: 10_000 }),
             ],
           },
         }),

@@ -7,7 +7,7 @@ import { JobStore } from '../../core/jobs/store';
 import { BflFake } from '../fakes/bfl-fake';
 import { freshDatabase } from '../support/db';
 import { requireDevStack, startTestEasel, type TestEasel } from '../support/easel';
-import { waitFor, writeConfig } from '../support/config';
+import { bflDeployment, waitFor, writeConfig } from '../support/config';
 import { killProcess, startWorkerProcess } from '../support/easel-process';
 import type { JobView } from '../../core/jobs/view';
 
@@ -23,17 +23,7 @@ describe('a worker killed while jobs are in flight on an asynchronous upstream',
     const config = writeConfig({
       providers: {
         deployments: [
-          {
-            id: 'bfl-main',
-            type: 'bfl',
-            base_url: fake.url,
-            // The fake listens on loopback: the deployment opts in to private addresses.
-            allow_private_network: true,
-            api_key_env: 'TEST_BFL_API_KEY',
-            models: { 'flux-2-dev': { upstream_model: 'flux-dev', cost_usd_micros: 25_000 } },
-            timeout_ms: 120_000,
-            options: { poll_interval_ms: 250 },
-          },
+          bflDeployment('bfl-main', fake, { timeout_ms: 120_000, options: { poll_interval_ms: 250 } }),
         ],
       },
     });
@@ -47,7 +37,7 @@ describe('a worker killed while jobs are in flight on an asynchronous upstream',
       TEMPORAL_TASK_QUEUE: easel.taskQueue,
       EASEL_CONFIG: config,
       EASEL_DATA_DIR: dataDir,
-      TEST_BFL_API_KEY: 'bfl-test-key',
+      TEST_BFL_KEY: 'bfl-test-key',
     };
   });
   afterAll(async () => {
