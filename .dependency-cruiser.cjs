@@ -115,6 +115,6 @@ module.exports = {
     exclude: { path: '^(node_modules|dist|\\.cache|\\.data)/' },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },
-    enhancedResolveOptions: { extensions: ['.ts', '.js', '.json'] },
+    enhancedResolveOptions: { extensions: ['.ts', '.d.ts', '.js', '.json'] },
   },
 };

@@ -28,15 +28,14 @@ export interface DeploymentStatus extends Pick<
  * configuration) reports nothing of it.
  */
 export type WorkerDeploymentStatus = { worker: string; updated_at: Date } & Partial<DeploymentHealth> & {
-    /** Failed calls among all calls since the worker started (0–1); null before the first call. */
+    /** Failed calls among the calls of the breaker's window (0–1); null when it holds none. */
     errorRate?: number | null;
   };
 
-/** Failures among the worker's calls so far, when it has made any. */
+/** Failures among the calls in the worker's breaker window, when it holds any. */
 function errorRate(health: DeploymentHealth | undefined): number | null | undefined {
   if (!health) return undefined;
-  const calls = health.successes + health.failures;
-  return calls === 0 ? null : health.failures / calls;
+  return health.recent.calls === 0 ? null : health.recent.failures / health.recent.calls;
 }
 
 /** Configured deployments with every live worker's breaker view. */

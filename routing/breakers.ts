@@ -1,7 +1,7 @@
 import CircuitBreaker from 'opossum';
 import { ProviderError } from '../providers/types';
 import type { Deployment } from './deployments';
-import type { BreakerState } from './health';
+import type { BreakerState, BreakerWindow } from './health';
 import { CallCancelled, withDeploymentTimeout } from './timeout';
 
 type Work = (signal: AbortSignal) => Promise<unknown>;
@@ -25,6 +25,7 @@ export class RefusedLocally extends ProviderError {
 export class DeploymentBreakers {
   private readonly breakers = new Map<string, CircuitBreaker<[Work, AbortSignal | undefined], unknown>>();
   private readonly states = new Map<string, BreakerState>();
+  private readonly windowsMs = new Map<string, number>();
 
   constructor(
     deployments: Deployment[],
@@ -57,6 +58,7 @@ export class DeploymentBreakers {
       },
     );
     this.states.set(deployment.id, 'closed');
+    this.windowsMs.set(deployment.id, s.rolling_window_ms);
     const setState = (state: BreakerState): void => {
       this.states.set(deployment.id, state);
       this.onStateChange(deployment.id, state);
@@ -73,6 +75,16 @@ export class DeploymentBreakers {
 
   state(deploymentId: string): BreakerState {
     return this.states.get(deploymentId) ?? 'closed';
+  }
+
+  /** The breaker's rolling window: opossum counts a refused call as fired, so it is taken out. */
+  recent(deploymentId: string): BreakerWindow {
+    const breaker = this.breakers.get(deploymentId);
+    const windowMs = this.windowsMs.get(deploymentId) ?? 0;
+    if (!breaker) return { windowMs, calls: 0, failures: 0, refused: 0 };
+    const { fires, failures, rejects, semaphoreRejections } = breaker.stats;
+    const refused = rejects + semaphoreRejections;
+    return { windowMs, calls: fires - refused, failures, refused };
   }
 
   /**

@@ -99,6 +99,7 @@ export class GuardedDeploymentCaller implements DeploymentCaller {
         const health: DeploymentHealth = {
           state: this.breakers.state(id),
           ...counts,
+          recent: this.breakers.recent(id),
           ...(latencyMs !== undefined && { latencyMs }),
           ...(coolingDownUntil !== undefined && { coolingDownUntil }),
         };

@@ -294,7 +294,6 @@ export const adminJobView = jobView.extend({
     from_purchased: count,
     period_start: isoTime.nullable(),
   }),
-  idempotency_key: z.string().nullable(),
   ledger: z.array(ledgerEntry),
 });
 
@@ -365,15 +364,33 @@ export const providerStatus = z.object({
               .min(0)
               .optional()
               .meta({ description: 'Exponentially weighted mean latency of successful calls.' }),
-            successes: count.optional(),
-            failures: count.optional(),
+            successes: count
+              .optional()
+              .meta({ description: 'Calls that succeeded since the worker started.' }),
+            failures: count
+              .optional()
+              .meta({ description: 'Calls that failed since the worker started, whatever the outcome.' }),
+            recent: z
+              .object({
+                windowMs: z.number().int().min(0).meta({ description: 'The breaker’s rolling window.' }),
+                calls: count.meta({ description: 'Calls made to the upstream in the window.' }),
+                failures: count.meta({
+                  description:
+                    'Calls in the window that counted against the upstream (client errors, rate limits and cancellations do not).',
+                }),
+                refused: count.meta({
+                  description: 'Calls refused without calling: the breaker open, or at max_concurrency.',
+                }),
+              })
+              .optional()
+              .meta({ description: 'The breaker’s rolling window in this worker: what it opens on.' }),
             errorRate: z
               .number()
               .min(0)
               .max(1)
               .nullable()
               .optional()
-              .meta({ description: 'failures / (successes + failures); null before the first call.' }),
+              .meta({ description: 'recent.failures / recent.calls; null when the window holds no call.' }),
             fallbacksFrom: count
               .optional()
               .meta({ description: 'Jobs that moved on to another deployment after this one failed.' }),
@@ -388,7 +405,8 @@ export const providerStatus = z.object({
           })
           .catchall(z.unknown())
           .meta({
-            description: 'One live worker’s view (breakers are per worker process); counts since it started.',
+            description:
+              'One live worker’s view (breakers are per worker process): counts since it started, and its breaker’s recent window.',
           }),
       ),
     }),

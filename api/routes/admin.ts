@@ -101,7 +101,6 @@ export function adminRoutes(deps: AdminRouteDeps): Router {
       ...presentJob(job, deps.imageLinks),
       account_id: job.account_id,
       reservation: job.reservation,
-      idempotency_key: job.idempotency_key ?? null,
       ledger: movements.map(presentEntry),
     });
   });

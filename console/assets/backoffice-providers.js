@@ -130,15 +130,33 @@ function deploymentCard(d) {
               h(
                 'tr',
                 {},
-                ['Worker', 'Breaker', 'Latency', 'Error rate', 'Calls', 'Fallbacks', 'Last error'].map((c) =>
-                  h('th', { scope: 'col' }, c),
-                ),
+                [
+                  'Worker',
+                  'Breaker',
+                  'Latency',
+                  'Recent error rate',
+                  'Calls since start',
+                  'Fallbacks',
+                  'Last error',
+                ].map((c) => h('th', { scope: 'col' }, c)),
               ),
             ),
             h('tbody', {}, d.workers.map(workerRow)),
           ),
         ),
   );
+}
+
+/**
+ * The error rate of the breaker's window (what it opens on), with what it is a share of.
+ * @param {WorkerDeploymentStatus} w
+ */
+function recentErrors(w) {
+  if (!w.recent) return '—';
+  const seconds = `${formatNumber(Math.round(w.recent.windowMs / 1000))} s`;
+  const refused = w.recent.refused > 0 ? `; ${formatNumber(w.recent.refused)} refused unsent` : '';
+  if (w.errorRate === undefined || w.errorRate === null) return `no call in the last ${seconds}${refused}`;
+  return `${Math.round(w.errorRate * 100)}% of ${formatNumber(w.recent.calls)} in the last ${seconds}${refused}`;
 }
 
 /** @param {WorkerDeploymentStatus} w */
@@ -162,14 +180,10 @@ function workerRow(w) {
       { 'data-label': 'Latency', class: 'latency' },
       w.latencyMs === undefined ? '—' : `${formatNumber(Math.round(w.latencyMs))} ms`,
     ),
+    h('td', { 'data-label': 'Recent error rate', class: 'error-rate' }, recentErrors(w)),
     h(
       'td',
-      { 'data-label': 'Error rate', class: 'error-rate' },
-      w.errorRate === undefined || w.errorRate === null ? '—' : `${Math.round(w.errorRate * 100)}%`,
-    ),
-    h(
-      'td',
-      { 'data-label': 'Calls', class: 'calls' },
+      { 'data-label': 'Calls since start', class: 'calls' },
       `${formatNumber(calls)} (${formatNumber(w.failures ?? 0)} failed)`,
     ),
     h(

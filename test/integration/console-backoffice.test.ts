@@ -1,6 +1,7 @@
 import type mongoose from 'mongoose';
 import type { Browser, Page } from 'puppeteer-core';
 import { Ledger } from '../../core/ledger/ledger';
+import type { ProviderStatus } from '../../api/providers-view';
 import type { JobView } from '../../core/jobs/view';
 import { BflFake } from '../fakes/bfl-fake';
 import { freshDatabase } from '../support/db';
@@ -497,7 +498,10 @@ describe('the operator back office at /console, in a real browser', () => {
     // The earlier tests' jobs ran on the primary; its worker publishes their latency within a
     // health interval (5 s), and the board shows it on a later refresh.
     await waitForText(page, '[data-deployment="bfl-primary"] .latency', /^[\d,]+ ms$/);
-    expect(await textOf(page, '[data-deployment="bfl-primary"] .error-rate')).toBe('0%');
+    // The error rate is the breaker window's (20 s here): the earlier jobs' calls may have left it.
+    expect(await textOf(page, '[data-deployment="bfl-primary"] .error-rate')).toMatch(
+      /^(0% of [1-9][\d,]*|no call) in the last 20 s$/,
+    );
     await snap(page, 'backoffice-providers');
     // Gone if the page reloads: the board must change under it.
     await page.evaluate('window.sameDocument = true');
@@ -516,10 +520,20 @@ describe('the operator back office at /console, in a real browser', () => {
     // first failures); workers publish their counts every few seconds.
     await waitForText(page, '[data-deployment="bfl-primary"] .fallbacks', /^4 away, 0 taken over$/, 15_000);
     await waitForText(page, '[data-deployment="bfl-spare"] .fallbacks', /^0 away, 4 taken over$/);
+    // The window the breaker opened on: at least the volume threshold failed, the later jobs were
+    // refused without a call.
+    const board = await easel.admin<ProviderStatus>('GET', '/providers');
+    const seen = board.body.deployments.find((d) => d.id === 'bfl-primary')!.workers[0]!;
+    expect(seen.recent).toMatchObject({ windowMs: 20_000, refused: expect.any(Number) });
+    expect(seen.recent!.failures).toBeGreaterThanOrEqual(3);
+    expect(seen.recent!.refused).toBeGreaterThanOrEqual(1);
+    expect(seen.errorRate).toBeCloseTo(seen.recent!.failures / seen.recent!.calls);
     const failing = await rows(page, '[data-deployment="bfl-primary"]');
     expect(failing[0]).toMatchObject({
       Breaker: 'open',
-      'Error rate': expect.stringMatching(/^([1-9]\d?|100)%$/),
+      'Recent error rate': expect.stringMatching(
+        /^([1-9]\d?|100)% of [1-9]\d* in the last 20 s; [1-9]\d* refused unsent$/,
+      ),
       'Last error': expect.stringMatching(/\w/),
     });
     expect(failing[0]?.['Last error']).not.toBe('—');

@@ -271,6 +271,39 @@ describe('image router: what each upstream outcome does to a job', () => {
     }
   });
 
+  it('reports the breaker window it opens on: upstream failures and unsent refusals, not client errors', async () => {
+    const breaker = {
+      error_threshold_percent: 50,
+      volume_threshold: 3,
+      reset_timeout_ms: 60_000,
+      rolling_window_ms: 1_000,
+    };
+    const { router, adapters, caller } = setup({ a: 'content_policy', b: 'ok', c: 'ok' }, { a: { breaker } });
+    try {
+      await failure(router.generate(input(), recordingHooks().hooks));
+      // A content-policy refusal counts against the job, not the upstream.
+      expect(caller.snapshot().a).toMatchObject({
+        failures: 1,
+        recent: { windowMs: 1_000, calls: 1, failures: 0, refused: 0 },
+      });
+      adapters.a.behaviour = 'server_error';
+      for (let i = 0; i < 3; i++) await router.generate(input(), recordingHooks().hooks);
+      expect(caller.snapshot().a).toMatchObject({
+        state: 'open',
+        failures: 3,
+        recent: { calls: 3, failures: 2, refused: 1 },
+      });
+      // The window rolls on: a second later it holds nothing, whatever happened since start.
+      await new Promise((r) => setTimeout(r, 1_200));
+      expect(caller.snapshot().a).toMatchObject({
+        failures: 3,
+        recent: { calls: 0, failures: 0, refused: 0 },
+      });
+    } finally {
+      caller.shutdown();
+    }
+  });
+
   it('fails naming every attempt when every deployment fails', async () => {
     const { router } = setup({ a: 'server_error', b: 'server_error', c: 'ok' });
     const err = await failure(router.generate(input(), recordingHooks().hooks));
