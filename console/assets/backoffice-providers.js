@@ -59,8 +59,9 @@ export async function renderProviderBoard(ctx) {
       if (signal.aborted) return;
       replace(problem);
       note.textContent =
-        `${status.note} Latency is the weighted mean of recent successful calls; the counts run since each ` +
-        `worker started. Default strategy: ${status.default_strategy}.` +
+        `${status.note} Latency is the weighted mean of recent successful calls; the error rate is that of ` +
+        `the breaker's rolling window, what it opens on; the calls run since each worker started. ` +
+        `Default strategy: ${status.default_strategy}.` +
         (status.sandbox_only ? ' Only the built-in sandbox is configured.' : '');
       announceChanges(status.deployments);
       replace(board, status.deployments.map(deploymentCard));
