@@ -61,14 +61,34 @@ export async function renderPlayground(ctx) {
   );
   const first = models.data[0];
   if (first) model.value = first.id;
+  // With a named model the task is optional: said, the usage page shows what auto routing would
+  // have charged for the job. With auto it picks the model, so "not said" is not offered.
+  const noTask = h('option', { value: '' }, 'not said');
+  const taskNames = Object.keys(models.auto.tasks);
   const task = h(
     'select',
     { id: 'task', name: 'task' },
+    noTask,
     Object.entries(models.auto.tasks).map(([name, target]) =>
       h('option', { value: name }, `${name} (${target})`),
     ),
   );
   const taskField = field('task', 'Task', task, models.auto.description);
+  const taskLabel = /** @type {HTMLLabelElement} */ (taskField.querySelector('label'));
+  const taskHelp = /** @type {HTMLElement} */ (taskField.querySelector('#task-help'));
+  // A task auto needed and filled in is not carried over to a model named afterwards; one the
+  // user picked is.
+  let taskPicked = false;
+  task.addEventListener('change', () => (taskPicked = task.value !== ''));
+  const showTaskFor = (/** @type {boolean} */ auto) => {
+    noTask.hidden = noTask.disabled = auto;
+    if (auto && task.value === '') task.value = taskNames[0] ?? '';
+    if (!auto && !taskPicked) task.value = '';
+    taskLabel.textContent = auto ? 'Task' : 'Task (optional)';
+    taskHelp.textContent = auto
+      ? models.auto.description
+      : 'What the image is for: the usage page then shows what auto routing would have charged for it.';
+  };
   const modelHelp = h('p', { id: 'model-help', class: 'help' });
   model.setAttribute('aria-describedby', 'model-help');
   const prompt = h('textarea', { id: 'prompt', name: 'prompt', rows: 4, maxlength: 4000, required: true });
@@ -147,7 +167,7 @@ export async function renderPlayground(ctx) {
   const updatePrice = async () => {
     const seq = ++estimateSeq;
     const m = selectedModel();
-    taskField.hidden = model.value !== 'auto';
+    showTaskFor(model.value === 'auto');
     modelHelp.textContent = m ? `Best for: ${m.best_for}` : '';
     modelHelp.hidden = !m;
     if (!Number.isInteger(count()) || count() < 1 || count() > 4) {
@@ -236,7 +256,7 @@ export async function renderPlayground(ctx) {
     }
     const body = {
       model: model.value,
-      ...(model.value === 'auto' && { task: task.value }),
+      ...(task.value !== '' && { task: task.value }),
       prompt: prompt.value,
       ...(negative.value.trim() && { negative_prompt: negative.value }),
       aspect_ratio: aspect.value,
@@ -401,6 +421,8 @@ function jobView(panel, onCancel) {
           {},
           job.model === job.requested_model ? job.model : `${job.model} (asked: ${job.requested_model})`,
         ),
+        job.task ? h('dt', {}, 'Task') : null,
+        job.task ? h('dd', {}, job.task) : null,
         h('dt', {}, 'Provider'),
         h('dd', {}, job.provider ?? '—'),
         h('dt', {}, 'Credits'),

@@ -75,9 +75,10 @@ async function signIn(page: Page, origin: string, token: string): Promise<void> 
 
 async function submitJob(
   page: Page,
-  fields: { model: string; prompt: string; n?: number; aspect?: string },
+  fields: { model: string; task?: string; prompt: string; n?: number; aspect?: string },
 ): Promise<void> {
   await page.select('#model', fields.model);
+  if (fields.task !== undefined) await page.select('#task', fields.task);
   await clearInput(page, '#prompt');
   await page.type('#prompt', fields.prompt);
   if (fields.aspect) await page.select('#aspect-ratio', fields.aspect);
@@ -181,7 +182,9 @@ describe('the web console at /console, in a real browser', () => {
   it('shows the price of a model and a count before submitting, in credits and the plan’s USD', async () => {
     const { page } = customer;
     await page.select('#model', 'ideogram-v3');
-    expect(await isVisible(page, '#task')).toBe(false);
+    // A named model takes a task only for the usage comparison: optional, not said at first.
+    expect(await textOf(page, 'label[for=task]')).toBe('Task (optional)');
+    expect(await page.evaluate("document.getElementById('task').value")).toBe('');
     await clearInput(page, '#n');
     await page.type('#n', '3');
     const estimate = await easel.call<{ credits: number; plans: Array<{ plan: string; usd: number }> }>(
@@ -196,9 +199,13 @@ describe('the web console at /console, in a real browser', () => {
     expect(price).toContain('pro plan');
     // auto picks the model of a task, and prices it.
     await page.select('#model', 'auto');
-    expect(await isVisible(page, '#task')).toBe(true);
+    expect(await textOf(page, 'label[for=task]')).toBe('Task');
+    expect(await page.evaluate("document.getElementById('task').value")).not.toBe('');
     await waitForText(page, '#price', /auto picks/);
     await snap(page, 'playground');
+    // The task auto filled in is not carried over to a model named afterwards.
+    await page.select('#model', 'flux-schnell');
+    expect(await page.evaluate("document.getElementById('task').value")).toBe('');
   });
 
   it('submits a job, shows it queued and running with its progress, then its images at their aspect ratio', async () => {
@@ -456,18 +463,24 @@ describe('the web console at /console, in a real browser', () => {
   });
 
   it('charts usage by day and by model, with what auto routing would have charged, as the API reports it', async () => {
-    // A job that named a task but picked its own model: ideogram-v3 (5 credits) where auto would
-    // have taken flux-2-dev (1) for prototyping.
-    const tasked = await easel.call<{ id: string }>('POST', '/v1/imagine', {
+    // A job submitted in the playground that named a task but picked its own model: ideogram-v3
+    // (5 credits) where auto would have taken flux-2-dev (1) for prototyping.
+    const { page } = customer;
+    await page.click('a[href="#playground"]');
+    await page.waitForSelector('#model');
+    await submitJob(page, { model: 'ideogram-v3', task: 'prototyping', prompt: 'a usage poster', n: 1 });
+    await page.waitForSelector('#job[data-job-id]');
+    const taskedId = (await attributeOf(page, '#job', 'data-job-id'))!;
+    const tasked = await easel.call<{ model: string; task?: string }>('GET', `/v1/jobs/${taskedId}`, {
       token: key,
-      body: { model: 'ideogram-v3', task: 'prototyping', prompt: 'a usage poster', n: 1 },
     });
-    expect(tasked.status).toBe(202);
+    expect(tasked.body).toMatchObject({ model: 'ideogram-v3', task: 'prototyping' });
+    await waitForText(page, '#job .facts', /Taskprototyping/);
     const deadline = Date.now() + 40_000;
     let usage: UsageAnswer | undefined;
     // The open day's sum is reused for a few seconds: wait until the report counts the job.
     while (Date.now() < deadline) {
-      await easel.call('GET', `/v1/jobs/${tasked.body.id}?wait=5`, { token: key });
+      await easel.call('GET', `/v1/jobs/${taskedId}?wait=5`, { token: key });
       usage = (await easel.call<UsageAnswer>('GET', '/v1/usage?group_by=model', { token: key })).body;
       if (usage.total.auto.jobs_with_task === 1) break;
       await new Promise((r) => setTimeout(r, 500));
@@ -487,7 +500,6 @@ describe('the web console at /console, in a real browser', () => {
     const today = new Date().toISOString().slice(0, 10);
     expect(byDay.data).toEqual([expect.objectContaining({ day: today, credits_charged: 7, images: 3 })]);
 
-    const { page } = customer;
     await page.click('a[href="#usage"]');
     await page.waitForSelector('#day-chart svg');
     expect(await textOf(page, '#usage-credits')).toBe('7');
