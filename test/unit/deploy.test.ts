@@ -11,6 +11,7 @@ import path from 'node:path';
 import Ajv2020 from 'ajv/dist/2020';
 import type { ValidateFunction } from 'ajv';
 import YAML from 'yaml';
+import { GLIBC_MALLOC_ENV } from '../../infra/deploy/allocator';
 
 const ROOT = path.resolve(__dirname, '../..');
 const DEPLOY = path.join(ROOT, 'infra/deploy');
@@ -468,7 +469,9 @@ describe('Dockerfile (infra/deploy/Dockerfile)', () => {
   const tsconfig = readJson(path.join(ROOT, 'tsconfig.json')) as {
     compilerOptions: { outDir: string; rootDir: string };
   };
-  const build = readJson(path.join(ROOT, 'tsconfig.build.json')) as { include: string[] };
+  const build = readJson(path.join(ROOT, 'tsconfig.build.json')) as { include: string[]; exclude?: string[] };
+  const excluded = (file: string) =>
+    (build.exclude ?? []).some((e) => file === e || file.startsWith(`${e}/`));
   const copies = (stage: Stage) =>
     stage.instructions
       .filter((i) => i.op === 'COPY')
@@ -494,6 +497,15 @@ describe('Dockerfile (infra/deploy/Dockerfile)', () => {
     expect(runtime.filter((i) => i.op === 'USER').map((i) => i.args)).toEqual(['node']);
     expect(runtime.some((i) => i.op === 'HEALTHCHECK' && i.args.includes('/healthz'))).toBe(true);
     for (const stage of stages) expect(stage.instructions[0]?.args).toMatch(/^\$\{NODE_IMAGE\}/);
+  });
+
+  it('sets the allocator settings the benchmark measured with, in the runtime stage', () => {
+    const runtime = stages.find((s) => s.name === 'runtime')?.instructions ?? [];
+    const env = runtime
+      .filter((i) => i.op === 'ENV')
+      .flatMap((i) => i.args.split(/\s+/))
+      .filter((word) => word.includes('='));
+    for (const [name, value] of Object.entries(GLIBC_MALLOC_ENV)) expect(env).toContain(`${name}=${value}`);
   });
 
   it('copies only files that exist in the build context and are not ignored', () => {
@@ -529,7 +541,8 @@ describe('Dockerfile (infra/deploy/Dockerfile)', () => {
           : fs
               .readdirSync(path.join(ROOT, top), { recursive: true, encoding: 'utf8' })
               .filter((f) => f.endsWith('.ts'))
-              .map((f) => `${top}/${f}`);
+              .map((f) => `${top}/${f}`)
+              .filter((f) => !excluded(f));
       for (const file of files) {
         expect({ file, copied: copied.some((c) => file === c || file.startsWith(`${c}/`)) }).toEqual({
           file,
