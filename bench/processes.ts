@@ -1,7 +1,6 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { GLIBC_MALLOC_ENV } from '../infra/deploy/allocator';
 import { REPO_ROOT } from '../infra/devstack/devstack';
 import { waitFor } from '../test/support/config';
 import { killProcess } from '../test/support/easel-process';
@@ -39,8 +38,7 @@ export async function startEaselProcess(
   env: Record<string, string>,
   ready: () => Promise<boolean>,
   nodeArgs: string[] = [],
-  /** `mallocEnv`: with the image's allocator settings (GLIBC_MALLOC_ENV), as production runs. */
-  options: { nice?: number; build?: EaselBuild; mallocEnv?: boolean } = {},
+  options: { nice?: number; build?: EaselBuild } = {},
 ): Promise<EaselProcess> {
   const spawnedAt = Date.now();
   const program =
@@ -52,7 +50,7 @@ export async function startEaselProcess(
   const niced = options.nice ? ['nice', '-n', String(options.nice), ...command] : command;
   const child: ChildProcess = spawn(niced[0]!, niced.slice(1), {
     cwd: REPO_ROOT,
-    env: { ...(options.mallocEnv && GLIBC_MALLOC_ENV), ...process.env, ...env },
+    env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -93,12 +93,7 @@ async function main(): Promise<void> {
   }
   const target = settings.remote
     ? remoteTarget(settings.remote)
-    : await startLocalTarget({
-        log,
-        workerNice: settings.workerNice,
-        glibcDefaultMalloc: settings.glibcDefaultMalloc,
-        build: settings.build,
-      });
+    : await startLocalTarget({ log, workerNice: settings.workerNice, build: settings.build });
   stopOnInterrupt(() => target.stop(), log);
   let measurements: Measurements;
   try {

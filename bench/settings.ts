@@ -19,11 +19,6 @@ export interface BenchSettings {
    * CPU to the API when both want it (what separate machines or CPU limits give in production).
    */
   workerNice: number;
-  /**
-   * BENCH_GLIBC_DEFAULT_MALLOC=1: Easel's processes run with glibc's default malloc, not the
-   * image's GLIBC_MALLOC_ENV (infra/deploy/allocator.ts): the run the settings are measured against.
-   */
-  glibcDefaultMalloc: boolean;
   accept: {
     /** Open-loop request rates (req/s), each held for `seconds`. */
     rates: number[];
@@ -69,7 +64,6 @@ const benchEnvironment = z.object({
   BENCH_PROFILE: flag,
   BENCH_FROM_SOURCES: flag,
   BENCH_WORKER_NICE: z.coerce.number().int().min(0).max(19).default(10),
-  BENCH_GLIBC_DEFAULT_MALLOC: flag,
   BENCH_E2E_JOBS: count,
   BENCH_E2E_CONCURRENCY: count,
   BENCH_MEMORY_JOBS: count,
@@ -109,7 +103,6 @@ export function readSettings(source: NodeJS.ProcessEnv = process.env): BenchSett
     profile: env.BENCH_PROFILE,
     build: env.BENCH_FROM_SOURCES ? 'sources' : 'dist',
     workerNice: env.BENCH_WORKER_NICE,
-    glibcDefaultMalloc: env.BENCH_GLIBC_DEFAULT_MALLOC,
     accept: {
       rates: ACCEPT_RATES,
       seconds: env.BENCH_RATE_SECONDS ?? (quick ? 3 : 10),

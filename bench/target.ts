@@ -45,8 +45,6 @@ export interface LocalTargetOptions {
   routeMongo?: (role: Role, serverUri: string) => Promise<string>;
   /** The worker process's nice value (see BenchSettings.workerNice). */
   workerNice?: number;
-  /** See BenchSettings.glibcDefaultMalloc. */
-  glibcDefaultMalloc?: boolean;
   /** Extra `node` flags for a process (the profile's `--cpu-prof`). */
   nodeArgs?: (role: Role) => string[];
   /** Told about every API and worker process once it is ready. */
@@ -122,7 +120,6 @@ export async function startLocalTarget(options: LocalTargetOptions): Promise<Ben
       const started = await startEaselProcess(role, env(role, database), ready, options.nodeArgs?.(role), {
         ...(role === 'worker' && options.workerNice && { nice: options.workerNice }),
         build,
-        mallocEnv: !options.glibcDefaultMalloc,
       });
       processes.push(started);
       options.onStarted?.(started);

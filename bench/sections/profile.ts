@@ -143,7 +143,6 @@ export async function runProfile(
       log,
       build: settings.build,
       workerNice: settings.workerNice,
-      glibcDefaultMalloc: settings.glibcDefaultMalloc,
       // One profile per thread: a folder per process.
       nodeArgs: (role) => ['--cpu-prof', `--cpu-prof-dir=${path.join(profileDir, role)}`],
       onStarted: (p) => (startUpMs[p.role] = p.readyAfterMs),

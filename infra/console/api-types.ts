@@ -12,7 +12,7 @@ export const CONSOLE_API_TYPES = path.resolve(__dirname, '..', '..', 'console', 
  * `tsc -p console` checks the console against the answers the routes really send (a hand-written
  * copy drifts). Committed; `npm run console:types` writes it again after the document changes,
  * and a unit test (which runs this with `--check`) fails while it is stale. A development tool:
- * tsconfig.build.json leaves infra/console (and infra/deploy) out of the build (its imports are devDependencies).
+ * tsconfig.build.json leaves infra/console out of the build (its imports are devDependencies).
  */
 export async function consoleApiTypes(): Promise<string> {
   const ast = await openapiTS(openApiDocument() as never);

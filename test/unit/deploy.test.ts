@@ -11,7 +11,6 @@ import path from 'node:path';
 import Ajv2020 from 'ajv/dist/2020';
 import type { ValidateFunction } from 'ajv';
 import YAML from 'yaml';
-import { GLIBC_MALLOC_ENV } from '../../infra/deploy/allocator';
 
 const ROOT = path.resolve(__dirname, '../..');
 const DEPLOY = path.join(ROOT, 'infra/deploy');
@@ -497,15 +496,6 @@ describe('Dockerfile (infra/deploy/Dockerfile)', () => {
     expect(runtime.filter((i) => i.op === 'USER').map((i) => i.args)).toEqual(['node']);
     expect(runtime.some((i) => i.op === 'HEALTHCHECK' && i.args.includes('/healthz'))).toBe(true);
     for (const stage of stages) expect(stage.instructions[0]?.args).toMatch(/^\$\{NODE_IMAGE\}/);
-  });
-
-  it('sets the allocator settings the benchmark measured with, in the runtime stage', () => {
-    const runtime = stages.find((s) => s.name === 'runtime')?.instructions ?? [];
-    const env = runtime
-      .filter((i) => i.op === 'ENV')
-      .flatMap((i) => i.args.split(/\s+/))
-      .filter((word) => word.includes('='));
-    for (const [name, value] of Object.entries(GLIBC_MALLOC_ENV)) expect(env).toContain(`${name}=${value}`);
   });
 
   it('copies only files that exist in the build context and are not ignored', () => {
