@@ -1,7 +1,8 @@
 import type mongoose from 'mongoose';
 import type { Browser, Page } from 'puppeteer-core';
 import { Ledger } from '../../core/ledger/ledger';
-import type { ProviderStatus } from '../../api/providers-view';
+import type { z } from 'zod';
+import type * as shape from '../../api/openapi/responses';
 import type { JobView } from '../../core/jobs/view';
 import { BflFake } from '../fakes/bfl-fake';
 import { freshDatabase } from '../support/db';
@@ -30,29 +31,11 @@ const NARROW = { width: 390, height: 844 };
 const BFL_KEY = 'bfl-backoffice-key';
 process.env.TEST_BFL_KEY = BFL_KEY;
 
-interface Account {
-  id: string;
-  name: string;
-  plan: string;
-  status: string;
-  rate_limits: { requests_per_second: number; concurrent_jobs: number; reads_per_second: number };
-  rate_limit_overrides: Record<string, number> | null;
-  balance: { available: number; held: number };
-}
-interface Entry {
-  seq: number;
-  kind: string;
-  credits: number;
-  reason?: string;
-  job_id?: string;
-}
-interface Violation {
-  account_id: string;
-  job_id?: string;
-  entry_seq?: number;
-  holds_credits?: true;
-  problem: string;
-}
+/** The answers these tests read, as the OpenAPI document gives them. */
+type Account = z.output<typeof shape.accountView>;
+type Entry = z.output<typeof shape.ledgerEntry>;
+type Violation = z.output<typeof shape.auditReport>['violations'][number];
+type ProviderStatus = z.output<typeof shape.providerStatus>;
 
 /**
  * Screenshots of the screen at 1280 and 390 px wide; at 390 px nothing may scroll sideways, and

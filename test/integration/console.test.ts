@@ -1,4 +1,6 @@
 import type { Browser, Page } from 'puppeteer-core';
+import type { z } from 'zod';
+import type * as shape from '../../api/openapi/responses';
 import { ADMIN_TOKEN, startTestEasel, type TestEasel } from '../support/easel';
 import { sandboxProviders, writeConfig } from '../support/config';
 import {
@@ -44,27 +46,7 @@ async function chartBars(page: Page, selector: string): Promise<Array<Record<str
   )) as Array<Record<string, string>>;
 }
 
-interface UsageAnswer {
-  total: {
-    credits_charged: number;
-    images: number;
-    auto: {
-      jobs_with_task: number;
-      credits_charged: number;
-      credits_with_auto: number;
-      credits_saved: number;
-    };
-  };
-  data: Array<{
-    day?: string;
-    model?: string;
-    credits_charged: number;
-    images: number;
-    jobs_succeeded: number;
-    jobs_failed: number;
-    jobs_canceled: number;
-  }>;
-}
+type UsageAnswer = z.output<typeof shape.usageReport>;
 
 async function signIn(page: Page, origin: string, token: string): Promise<void> {
   await page.goto(`${origin}/console`, { waitUntil: 'networkidle0' });
