@@ -225,14 +225,15 @@ function managedProcess(
       });
     });
   };
-  const start = async (): Promise<void> => {
+  /** Only the first start may move to other ports: a restarted server keeps the address its clients hold. */
+  const start = async (mayRepick: boolean): Promise<void> => {
     for (let attempt = 1; ; attempt++) {
       try {
         return await startOnce();
       } catch (err) {
         const takenPort = (err as { takenPort?: number }).takenPort;
-        if (attempt >= START_ATTEMPTS || takenPort === undefined || !(await repickPorts(takenPort)))
-          throw err;
+        const retry = mayRepick && attempt < START_ATTEMPTS && takenPort !== undefined;
+        if (!retry || !(await repickPorts(takenPort))) throw err;
       }
     }
   };
@@ -258,12 +259,12 @@ function managedProcess(
     get pid() {
       return child?.pid;
     },
-    start: () => serial(start),
+    start: () => serial(() => start(true)),
     kill: (signal) => serial(() => kill(signal)),
     restart: () =>
       serial(async () => {
         await kill();
-        await start();
+        await start(false);
       }),
   };
 }
