@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import openapiTS, { astToString } from 'openapi-typescript';
+import openapiTS, { astToString, type OpenAPI3 } from 'openapi-typescript';
 import prettier from 'prettier';
 import { openApiDocument } from '../../api/openapi/document';
 
@@ -15,7 +15,8 @@ export const CONSOLE_API_TYPES = path.resolve(__dirname, '..', '..', 'console', 
  * tsconfig.build.json leaves infra/console out of the build (its imports are devDependencies).
  */
 export async function consoleApiTypes(): Promise<string> {
-  const ast = await openapiTS(openApiDocument() as never);
+  // The document is built as plain JSON (Record<string, unknown>); openapi-typescript types it.
+  const ast = await openapiTS(openApiDocument() as unknown as OpenAPI3);
   const text =
     '// Generated from the OpenAPI document by `npm run console:types` (infra/console/api-types.ts): do not edit.\n\n' +
     astToString(ast);

@@ -186,6 +186,16 @@ function portTakenIn(logText: string): number | undefined {
   return match ? Number(match[1]) : undefined;
 }
 
+/** A server that did not answer, with the last lines of its log and the port it could not bind, if that was why. */
+class ServerDidNotStart extends Error {
+  constructor(
+    message: string,
+    readonly takenPort: number | undefined,
+  ) {
+    super(message);
+  }
+}
+
 function managedProcess(
   name: string,
   command: string,
@@ -220,9 +230,10 @@ function managedProcess(
       current.kill('SIGKILL');
       const written = fs.readFileSync(logFile).subarray(logStart).toString('utf8');
       const tail = written.split('\n').slice(-15).join('\n');
-      throw Object.assign(new Error(`${err.message}\n--- last lines of ${logFile} ---\n${tail}`), {
-        takenPort: portTakenIn(written),
-      });
+      throw new ServerDidNotStart(
+        `${err.message}\n--- last lines of ${logFile} ---\n${tail}`,
+        portTakenIn(written),
+      );
     });
   };
   /** Only the first start may move to other ports: a restarted server keeps the address its clients hold. */
@@ -231,7 +242,7 @@ function managedProcess(
       try {
         return await startOnce();
       } catch (err) {
-        const takenPort = (err as { takenPort?: number }).takenPort;
+        const takenPort = err instanceof ServerDidNotStart ? err.takenPort : undefined;
         const retry = mayRepick && attempt < START_ATTEMPTS && takenPort !== undefined;
         if (!retry || !(await repickPorts(takenPort))) throw err;
       }
