@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
-import { freePort } from '../../platform/net';
+import { startOnFreePort } from './free-port-server';
 
 export interface ScrapeJob {
   name: string;
@@ -76,6 +76,10 @@ export function samplesOf(answer: QueryAnswer): QuerySample[] {
  * so tests can run dashboard and alert queries against what Easel actually exposes.
  */
 export async function startPrometheus(options: PrometheusOptions): Promise<RunningPrometheus> {
+  return startOnFreePort((port) => startPrometheusOn(port, options));
+}
+
+async function startPrometheusOn(port: number, options: PrometheusOptions): Promise<RunningPrometheus> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'easel-prometheus-'));
   const interval = options.interval ?? '1s';
   const config = {
@@ -90,7 +94,6 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Runni
   };
   const configFile = path.join(dir, 'prometheus.yml');
   fs.writeFileSync(configFile, stringify(config));
-  const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
 
   let output = '';

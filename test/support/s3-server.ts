@@ -1,10 +1,10 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { startOnFreePort } from './free-port-server';
 
 const execFileAsync = promisify(execFile);
 
@@ -43,10 +43,13 @@ export async function startS3Server(options: { bucket?: string } = {}): Promise<
     .trim()
     .split('\n')
     .pop()!;
+  return startOnFreePort((port) => startS3ServerOn(port, jar, options.bucket ?? 'easel-images'));
+}
+
+async function startS3ServerOn(port: number, jar: string, bucket: string): Promise<TestS3Server> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'easel-s3-'));
   const dataDir = path.join(dir, 'data');
   fs.mkdirSync(dataDir);
-  const port = await freePort();
   const endpoint = `http://127.0.0.1:${port}`;
   const credentials = { accessKeyId: 'easel-test-key', secretAccessKey: 'easel-test-secret-0123456789' };
   const properties = path.join(dir, 's3proxy.conf');
@@ -90,7 +93,6 @@ export async function startS3Server(options: { bucket?: string } = {}): Promise<
     await waitUntilListening(endpoint, child, () => output);
     const region = 'us-east-1';
     const client = new S3Client({ endpoint, region, credentials, forcePathStyle: true });
-    const bucket = options.bucket ?? 'easel-images';
     await client.send(new CreateBucketCommand({ Bucket: bucket }));
     return {
       endpoint,
@@ -127,14 +129,6 @@ export async function startS3Server(options: { bucket?: string } = {}): Promise<
     await stop();
     throw err;
   }
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 /** Any HTTP answer (an anonymous request is a 403) means it is up. */
