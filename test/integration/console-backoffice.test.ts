@@ -14,9 +14,11 @@ import {
   countOf,
   launchBrowser,
   openPage,
-  screenshot,
+  snap,
+  tableRows,
   textOf,
   waitForText,
+  WIDE,
   type WatchedPage,
 } from '../support/browser';
 
@@ -26,8 +28,6 @@ import {
  * the audit with its violations linked, and the provider board following a breaker live.
  */
 
-const WIDE = { width: 1280, height: 900 };
-const NARROW = { width: 390, height: 844 };
 const BFL_KEY = 'bfl-backoffice-key';
 process.env.TEST_BFL_KEY = BFL_KEY;
 
@@ -36,33 +36,6 @@ type Account = z.output<typeof shape.accountView>;
 type Entry = z.output<typeof shape.ledgerEntry>;
 type Violation = z.output<typeof shape.auditReport>['violations'][number];
 type ProviderStatus = z.output<typeof shape.providerStatus>;
-
-/**
- * Screenshots of the screen at 1280 and 390 px wide; at 390 px nothing may scroll sideways, and
- * at both every form control must have a label.
- */
-async function snap(page: Page, name: string): Promise<void> {
-  await screenshot(page, name);
-  expect(await unlabelledControls(page)).toEqual([]);
-  await page.setViewport(NARROW);
-  await screenshot(page, name);
-  expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(NARROW.width);
-  await page.setViewport(WIDE);
-}
-
-/** Form controls a screen reader could not name. */
-async function unlabelledControls(page: Page): Promise<string[]> {
-  return (await page.evaluate(
-    `[...document.querySelectorAll('input, select, textarea')].filter((el) => el.type !== 'hidden' && el.labels.length === 0 && !el.getAttribute('aria-label') && !el.getAttribute('aria-labelledby')).map((el) => el.outerHTML)`,
-  )) as string[];
-}
-
-/** The rows of a table, each a map from column to the cell's text. */
-async function rows(page: Page, selector: string): Promise<Array<Record<string, string>>> {
-  return (await page.evaluate(
-    `[...document.querySelectorAll(${JSON.stringify(`${selector} tbody tr`)})].map((tr) => Object.fromEntries([...tr.cells].map((td) => [td.dataset.label, td.textContent.replace(/\\s+/g, ' ').trim()])))`,
-  )) as Array<Record<string, string>>;
-}
 
 describe('the operator back office at /console, in a real browser', () => {
   const primary = new BflFake({ apiKey: BFL_KEY, pendingMs: 100 });
@@ -189,7 +162,7 @@ describe('the operator back office at /console, in a real browser', () => {
     await page.keyboard.type(`customer ${suffix}`.toUpperCase());
     await page.keyboard.press('Enter');
     await waitForText(page, '#accounts-summary', /^1 account match/);
-    const found = await rows(page, '#accounts');
+    const found = await tableRows(page, '#accounts');
     expect(found).toEqual([
       expect.objectContaining({ Name: `${customerName}${customer.id}`, Plan: 'hobby', Status: 'active' }),
     ]);
@@ -227,7 +200,7 @@ describe('the operator back office at /console, in a real browser', () => {
     expect(await textOf(page, '#account-available')).toBe('6,025');
     // The ledger shows the movements the change made: hobby's credits expired, pro's granted.
     await waitForText(page, '#ledger tbody tr', /pro plan credits/);
-    expect((await rows(page, '#ledger')).slice(0, 2)).toEqual([
+    expect((await tableRows(page, '#ledger')).slice(0, 2)).toEqual([
       expect.objectContaining({ Movement: 'grant', Credits: '6,000', 'Available after': '6,025' }),
       expect.objectContaining({ Movement: 'expire', Credits: '1,100', 'Available after': '25' }),
     ]);
@@ -299,7 +272,7 @@ describe('the operator back office at /console, in a real browser', () => {
     const issued = listed.body.data.find((k) => k.name === 'ci pipeline')!;
     expect(key.startsWith(issued.prefix)).toBe(true);
     await page.waitForSelector(`#keys tr[data-key-id="${issued.id}"]`);
-    expect((await rows(page, '#keys')).map((r) => r.State)).toEqual(['active', 'active']);
+    expect((await tableRows(page, '#keys')).map((r) => r.State)).toEqual(['active', 'active']);
     await snap(page, 'backoffice-key-issued');
     await page.click('#key-handed-over');
     expect(await page.evaluate('document.body.innerText')).not.toContain(key);
@@ -325,7 +298,7 @@ describe('the operator back office at /console, in a real browser', () => {
     const ledger = await easel.admin<{ data: Entry[] }>('GET', `/accounts/${customer.id}/ledger?limit=1`);
     expect(ledger.body.data[0]).toMatchObject({ kind: 'grant', credits: 500, reason: `invoice ${suffix}` });
     await waitForText(page, '#ledger tbody tr', new RegExp(`invoice ${suffix}`));
-    expect((await rows(page, '#ledger'))[0]).toMatchObject({
+    expect((await tableRows(page, '#ledger'))[0]).toMatchObject({
       '#': String(ledger.body.data[0]!.seq),
       Movement: 'grant',
       Credits: '500',
@@ -375,10 +348,10 @@ describe('the operator back office at /console, in a real browser', () => {
     await waitForText(page, '#job-status', /succeeded/);
     expect(await page.evaluate('location.hash')).toBe(`#jobs/${job.id}`);
     expect(await textOf(page, '#job-credits')).toBe('1 reserved, 1 charged');
-    expect(await rows(page, '#job-attempts')).toEqual([
+    expect(await tableRows(page, '#job-attempts')).toEqual([
       expect.objectContaining({ Provider: 'bfl-primary', Model: 'flux-2-dev', Outcome: 'success' }),
     ]);
-    expect((await rows(page, '#job-ledger')).map((r) => [r.Movement, r.Credits])).toEqual([
+    expect((await tableRows(page, '#job-ledger')).map((r) => [r.Movement, r.Credits])).toEqual([
       [expect.stringMatching(/^capture of #\d+$/), '1'],
       ['reserve', '1'],
     ]);
@@ -420,7 +393,7 @@ describe('the operator back office at /console, in a real browser', () => {
 
       await page.click('#run-audit');
       await waitForText(page, '#audit-summary', /violations?\./);
-      const shown = await rows(page, '#violations');
+      const shown = await tableRows(page, '#violations');
       expect(shown).toEqual(
         expect.arrayContaining([
           expect.objectContaining({
@@ -512,7 +485,7 @@ describe('the operator back office at /console, in a real browser', () => {
     expect(seen.recent!.refused).toBeGreaterThanOrEqual(1);
     expect(seen.errorRate).toBeCloseTo(seen.recent!.failures / seen.recent!.calls);
     expect(seen.errorRate).toBeGreaterThan(0.5);
-    const failing = await rows(page, '[data-deployment="bfl-primary"]');
+    const failing = await tableRows(page, '[data-deployment="bfl-primary"]');
     expect(failing[0]).toMatchObject({
       Breaker: 'open',
       'Recent error rate': expect.stringMatching(

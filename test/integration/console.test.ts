@@ -10,29 +10,13 @@ import {
   isVisible,
   launchBrowser,
   openPage,
-  screenshot,
+  snap,
+  tableRows,
   textOf,
   waitForText,
+  WIDE,
   type WatchedPage,
 } from '../support/browser';
-
-const WIDE = { width: 1280, height: 900 };
-const NARROW = { width: 390, height: 844 };
-
-/** Screenshots of the page as it stands at 1280 px and at 390 px wide. */
-async function snap(page: Page, name: string): Promise<void> {
-  await screenshot(page, name);
-  await page.setViewport(NARROW);
-  await screenshot(page, name);
-  await page.setViewport(WIDE);
-}
-
-/** The rows of the table under `selector`, each a map from column to the cell's text. */
-async function tableRows(page: Page, selector: string): Promise<Array<Record<string, string>>> {
-  return (await page.evaluate(
-    `[...document.querySelectorAll(${JSON.stringify(`${selector} tbody tr`)})].map((tr) => Object.fromEntries([...tr.cells].map((td) => [td.dataset.label, td.textContent.trim()])))`,
-  )) as Array<Record<string, string>>;
-}
 
 /** The history table's rows, each a map from column to the cell's text. */
 function historyRows(page: Page): Promise<Array<Record<string, string>>> {

@@ -74,6 +74,43 @@ export async function openPage(
   };
 }
 
+/** The two widths every screen is looked at: a desktop and a phone. */
+export const WIDE = { width: 1280, height: 900 };
+export const NARROW = { width: 390, height: 844 };
+
+/**
+ * Screenshots of the screen at 1280 and 390 px wide (the page is left at 1280). At both widths
+ * every form control must have a label a screen reader can name, and at 390 px nothing may
+ * scroll sideways: either fails the test, naming the screen.
+ */
+export async function snap(page: Page, name: string): Promise<void> {
+  for (const viewport of [WIDE, NARROW]) {
+    if (page.viewport()?.width !== viewport.width) await page.setViewport(viewport);
+    await screenshot(page, name);
+    const unlabelled = await unlabelledControls(page);
+    if (unlabelled.length > 0)
+      throw new Error(`${name} at ${viewport.width} px: controls without a label: ${unlabelled.join(', ')}`);
+  }
+  const scrollWidth = Number(await page.evaluate('document.documentElement.scrollWidth'));
+  if (scrollWidth > NARROW.width)
+    throw new Error(`${name} at ${NARROW.width} px scrolls sideways: ${scrollWidth} px wide`);
+  await page.setViewport(WIDE);
+}
+
+/** Form controls a screen reader could not name. */
+async function unlabelledControls(page: Page): Promise<string[]> {
+  return (await page.evaluate(
+    `[...document.querySelectorAll('input, select, textarea')].filter((el) => el.type !== 'hidden' && el.labels.length === 0 && !el.getAttribute('aria-label') && !el.getAttribute('aria-labelledby')).map((el) => el.outerHTML)`,
+  )) as string[];
+}
+
+/** The rows of the table under `selector`, each a map from column (its data-label) to the cell's text. */
+export async function tableRows(page: Page, selector: string): Promise<Array<Record<string, string>>> {
+  return (await page.evaluate(
+    `[...document.querySelectorAll(${JSON.stringify(`${selector} tbody tr`)})].map((tr) => Object.fromEntries([...tr.cells].map((td) => [td.dataset.label, td.textContent.replace(/\\s+/g, ' ').trim()])))`,
+  )) as Array<Record<string, string>>;
+}
+
 /** Writes `test/artifacts/console/<name>-<width>.png` of the whole page. */
 export async function screenshot(page: Page, name: string): Promise<string> {
   fs.mkdirSync(ARTIFACTS, { recursive: true });
