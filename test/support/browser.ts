@@ -90,6 +90,9 @@ export async function snap(page: Page, name: string): Promise<void> {
     const unlabelled = await unlabelledControls(page);
     if (unlabelled.length > 0)
       throw new Error(`${name} at ${viewport.width} px: controls without a label: ${unlabelled.join(', ')}`);
+    const faint = await lowContrastText(page);
+    if (faint.length > 0)
+      throw new Error(`${name} at ${viewport.width} px: text below WCAG AA contrast: ${faint.join('; ')}`);
   }
   const scrollWidth = Number(await page.evaluate('document.documentElement.scrollWidth'));
   if (scrollWidth > NARROW.width)
@@ -102,6 +105,67 @@ async function unlabelledControls(page: Page): Promise<string[]> {
   return (await page.evaluate(
     `[...document.querySelectorAll('input, select, textarea')].filter((el) => el.type !== 'hidden' && el.labels.length === 0 && !el.getAttribute('aria-label') && !el.getAttribute('aria-labelledby')).map((el) => el.outerHTML)`,
   )) as string[];
+}
+
+/**
+ * Visible text whose colour is below WCAG 2 AA contrast with the background it is drawn on: 4.5:1,
+ * or 3:1 for large text (24 px, or 18.66 px bold). The background is the element's and its
+ * ancestors' colours composited over white; text in SVG charts is read by its fill. Disabled
+ * controls and placeholders are exempt, as in WCAG.
+ */
+async function lowContrastText(page: Page): Promise<string[]> {
+  return (await page.evaluate(`(() => {
+    const rgba = (value) => {
+      const m = /rgba?\\(([^)]+)\\)/.exec(value);
+      if (!m) return null;
+      const [r, g, b, a] = m[1].split(/[\\s,/]+/).filter(Boolean).map(Number);
+      return [r, g, b, a === undefined || Number.isNaN(a) ? 1 : a];
+    };
+    const over = (top, bottom) => [0, 1, 2].map((i) => top[i] * top[3] + bottom[i] * (1 - top[3])).concat(1);
+    const background = (el) => {
+      const layers = [];
+      for (let e = el; e; e = e.parentElement) {
+        const c = rgba(getComputedStyle(e).backgroundColor);
+        if (c && c[3] > 0) layers.push(c);
+        if (c && c[3] === 1) break;
+      }
+      return layers.reduceRight((below, layer) => over(layer, below), [255, 255, 255, 1]);
+    };
+    const luminance = (c) => {
+      const [r, g, b] = c.slice(0, 3).map((v) => {
+        const s = v / 255;
+        return s <= 0.03928 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4;
+      });
+      return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+    };
+    const ratio = (a, b) => {
+      const [hi, lo] = [luminance(a), luminance(b)].sort((x, y) => y - x);
+      return (hi + 0.05) / (lo + 0.05);
+    };
+    const faint = [];
+    for (const el of document.querySelectorAll('body *')) {
+      const ownText = [...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim() !== '');
+      const control = el.matches('input:not([type=checkbox]):not([type=radio]), select, textarea');
+      if (!ownText && !(control && el.value)) continue;
+      if (el.disabled || el.closest('.visually-hidden, [aria-hidden=true]')) continue;
+      const rect = el.getBoundingClientRect();
+      if (rect.width === 0 || rect.height === 0) continue;
+      const style = getComputedStyle(el);
+      if (style.visibility !== 'visible') continue;
+      const inSvg = el instanceof SVGElement;
+      const color = rgba(inSvg ? style.fill : style.color);
+      if (!color) continue;
+      const back = background(inSvg ? el.closest('svg') : el);
+      const contrast = ratio(over(color, back), back);
+      const size = parseFloat(style.fontSize);
+      const large = size >= 24 || (size >= 18.66 && Number(style.fontWeight) >= 700);
+      if (contrast < (large ? 3 : 4.5)) {
+        const text = (control ? el.value : el.textContent).replace(/\\s+/g, ' ').trim().slice(0, 40);
+        faint.push(el.tagName.toLowerCase() + (el.className && typeof el.className === 'string' ? '.' + el.className.split(' ')[0] : '') + ' "' + text + '" ' + contrast.toFixed(2) + ':1');
+      }
+    }
+    return faint;
+  })()`)) as string[];
 }
 
 /** The rows of the table under `selector`, each a map from column (its data-label) to the cell's text. */
