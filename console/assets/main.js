@@ -197,6 +197,13 @@ function route() {
   });
 }
 
+// The skip link moves the focus to the screen's content; followed as a link, its #main would be
+// taken for a route and change the screen.
+document.querySelector('.skip-link')?.addEventListener('click', (event) => {
+  event.preventDefault();
+  main.focus();
+});
+
 window.addEventListener('hashchange', () => {
   route();
   main.focus();

@@ -11,6 +11,7 @@ import {
   launchBrowser,
   openPage,
   snap,
+  tabTo,
   tableRows,
   textOf,
   waitForText,
@@ -523,6 +524,47 @@ describe('the web console at /console, in a real browser', () => {
     expect(await countOf(page, '#day-chart svg rect.bar')).toBe(0);
     expect(await textOf(page, '#auto-summary')).toMatch(/None of these jobs named a task/);
     expect(await textOf(page, '#usage')).toContain('No jobs ended in these days.');
+  });
+
+  it('can be used by keyboard alone: the skip link keeps the screen, the sections, a job submitted', async () => {
+    const keyboardOnly = await openPage(browser, easel.baseUrl, WIDE);
+    watched.push(keyboardOnly);
+    const { page } = keyboardOnly;
+    await page.goto(`${easel.baseUrl}/console`, { waitUntil: 'networkidle0' });
+    await page.waitForSelector('#token');
+    // The key field has the focus on load, and the skip link comes before it in the tab order.
+    expect(await page.evaluate('document.activeElement?.id')).toBe('token');
+    await page.keyboard.down('Shift');
+    await page.keyboard.press('Tab');
+    await page.keyboard.up('Shift');
+    expect(await page.evaluate('document.activeElement?.className')).toBe('skip-link');
+
+    await tabTo(page, '#token');
+    await page.keyboard.type(key);
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('#model');
+
+    await tabTo(page, 'nav a[href="#history"]');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('#history');
+    // Skipping to the content moves the focus into the screen and leaves the screen as it is.
+    await page.focus('a.skip-link');
+    await page.keyboard.press('Enter');
+    expect(await page.evaluate('[location.hash, document.activeElement?.id]')).toEqual(['#history', 'main']);
+    expect(await countOf(page, '#history')).toBe(1);
+    expect(await attributeOf(page, 'nav a[href="#history"]', 'aria-current')).toBe('page');
+
+    await tabTo(page, 'nav a[href="#playground"]');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('#model');
+    await tabTo(page, '#prompt');
+    await page.keyboard.type('a lighthouse typed by keyboard');
+    await tabTo(page, 'button[type=submit]');
+    await page.keyboard.press('Enter');
+    await waitForText(page, '#job-status', /Queued|Running|Done/);
+    const jobId = await attributeOf(page, '#job', 'data-job-id');
+    const job = await easel.call<{ prompt: string }>('GET', `/v1/jobs/${jobId}`, { token: key });
+    expect(job.body.prompt).toBe('a lighthouse typed by keyboard');
   });
 
   it('signs the operator in with the admin token: accounts, a new account and its key shown once', async () => {

@@ -184,6 +184,15 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   return file;
 }
 
+/** Presses Tab until `selector` has the focus: it must be reachable by keyboard, in the tab order. */
+export async function tabTo(page: Page, selector: string, mostPresses = 60): Promise<void> {
+  for (let i = 0; i < mostPresses; i++) {
+    await page.keyboard.press('Tab');
+    if (await page.evaluate(`document.activeElement?.matches(${JSON.stringify(selector)}) ?? false`)) return;
+  }
+  throw new Error(`${selector} was not reached by ${mostPresses} presses of Tab`);
+}
+
 /** The text content of the first element matching `selector` (empty when there is none). */
 export async function textOf(page: Page, selector: string): Promise<string> {
   const text = await page.evaluate(
