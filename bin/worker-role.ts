@@ -7,11 +7,10 @@ import { ensureImageRetention } from '../core/jobs/image-retention';
 import { releaseOrphanedReservations } from '../core/jobs/stranded-reservations';
 import { runPeriodically } from '../platform/periodic';
 import { serveWorkerEndpoints } from '../platform/metrics-server';
-import { freePort } from '../platform/net';
 import { ownImageReader } from '../platform/image-urls';
 import { createOutboundPolicy } from '../platform/outbound';
 import { encryptingDataConverter } from '../platform/temporal';
-import { installTemporalRuntime } from '../platform/temporal-runtime';
+import { installTemporalRuntimeWithMetrics } from '../platform/temporal-runtime';
 import { GuardedDeploymentCaller } from '../routing/caller';
 import { ProviderHealthBoard } from '../routing/health-board';
 import { ImageRouter } from '../routing/router';
@@ -40,7 +39,7 @@ export async function startWorker(
   cleanups: Array<() => Promise<unknown>>,
 ): Promise<{ temporalMetricsUrl: string | undefined }> {
   const { env, logger, catalog, providers, metrics, services, domain } = role;
-  const { metricsUrl } = installTemporalRuntime(logger, { metricsPort: await freePort() });
+  const { metricsUrl } = await installTemporalRuntimeWithMetrics(logger);
 
   const upstreamRate = new SharedUpstreamRate(services.db);
   const leases = new DeploymentLeases(services.db);

@@ -6,6 +6,7 @@ import {
   type LogMetadata,
 } from '@temporalio/worker';
 import type { Logger } from './logger';
+import { freePort } from './net';
 
 let installed: { metricsUrl?: string } | undefined;
 
@@ -23,7 +24,6 @@ export function installTemporalRuntime(
 ): { metricsUrl?: string } {
   if (installed) return installed;
   const metricsAddress = options.metricsPort !== undefined ? `127.0.0.1:${options.metricsPort}` : undefined;
-  installed = metricsAddress ? { metricsUrl: `http://${metricsAddress}/metrics` } : {};
   const write = (level: LogLevel, message: string, meta: LogMetadata = {}): void => {
     const fields: Record<string, unknown> = { ...meta };
     const chatter = fields.sdkComponent !== 'activity' && fields.sdkComponent !== 'workflow';
@@ -74,5 +74,33 @@ export function installTemporalRuntime(
       }),
     },
   });
+  // Only once it is in: an install that threw (its metrics port taken) may be tried again.
+  installed = metricsAddress ? { metricsUrl: `http://${metricsAddress}/metrics` } : {};
   return installed;
+}
+
+/** How many free ports the SDK's metrics exporter is tried on before the failure is start-up's. */
+const METRICS_PORT_ATTEMPTS = 3;
+
+/**
+ * installTemporalRuntime with the SDK's metrics on a free loopback port. The SDK's core binds the
+ * port itself when the runtime is installed, so another socket can take it between the OS handing
+ * it out and that bind ("Address already in use"): the install is then tried on a fresh port.
+ */
+export async function installTemporalRuntimeWithMetrics(
+  logger: Logger,
+  pickPort: () => Promise<number> = freePort,
+): Promise<{ metricsUrl?: string }> {
+  for (let attempt = 1; ; attempt++) {
+    const metricsPort = await pickPort();
+    try {
+      return installTemporalRuntime(logger, { metricsPort });
+    } catch (err) {
+      if (attempt >= METRICS_PORT_ATTEMPTS || !/address already in use/i.test(String(err))) throw err;
+      logger.warn(
+        { port: metricsPort },
+        'Temporal SDK metrics port taken before it was bound; trying another',
+      );
+    }
+  }
 }
