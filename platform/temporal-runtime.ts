@@ -6,7 +6,7 @@ import {
   type LogMetadata,
 } from '@temporalio/worker';
 import type { Logger } from './logger';
-import { freePort } from './net';
+import { startOnFreePort } from './net';
 
 let installed: { metricsUrl?: string } | undefined;
 
@@ -79,28 +79,18 @@ export function installTemporalRuntime(
   return installed;
 }
 
-/** How many free ports the SDK's metrics exporter is tried on before the failure is start-up's. */
-const METRICS_PORT_ATTEMPTS = 3;
-
 /**
  * installTemporalRuntime with the SDK's metrics on a free loopback port. The SDK's core binds the
- * port itself when the runtime is installed, so another socket can take it between the OS handing
- * it out and that bind ("Address already in use"): the install is then tried on a fresh port.
+ * port itself when the runtime is installed, so another socket can take it first ("Address already
+ * in use"): the install is then tried on a fresh port (a failed install may be repeated).
  */
 export async function installTemporalRuntimeWithMetrics(
   logger: Logger,
-  pickPort: () => Promise<number> = freePort,
+  pickPort?: () => Promise<number>,
 ): Promise<{ metricsUrl?: string }> {
-  for (let attempt = 1; ; attempt++) {
-    const metricsPort = await pickPort();
-    try {
-      return installTemporalRuntime(logger, { metricsPort });
-    } catch (err) {
-      if (attempt >= METRICS_PORT_ATTEMPTS || !/address already in use/i.test(String(err))) throw err;
-      logger.warn(
-        { port: metricsPort },
-        'Temporal SDK metrics port taken before it was bound; trying another',
-      );
-    }
-  }
+  return startOnFreePort((metricsPort) => installTemporalRuntime(logger, { metricsPort }), {
+    ...(pickPort && { pickPort }),
+    onTaken: (port) =>
+      logger.warn({ port }, 'Temporal SDK metrics port taken before it was bound; trying another'),
+  });
 }

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
-import { startOnFreePort } from './free-port-server';
+import { startOnFreePort } from '../../platform/net';
 
 export interface ScrapeJob {
   name: string;

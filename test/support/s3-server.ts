@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import { startOnFreePort } from './free-port-server';
+import { startOnFreePort } from '../../platform/net';
 
 const execFileAsync = promisify(execFile);
 

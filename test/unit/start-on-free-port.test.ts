@@ -1,16 +1,10 @@
 import net from 'node:net';
-import { startOnFreePort } from '../support/free-port-server';
+import { freePort, startOnFreePort } from '../../platform/net';
 
-/** Ports handed out by freePort before the OS's own: lets a test hand out one that is taken. */
-const mockPortsHandedOut: number[] = [];
-jest.mock('../../platform/net', () => {
-  const actual = jest.requireActual<typeof import('../../platform/net')>('../../platform/net');
-  return {
-    ...actual,
-    freePort: () =>
-      mockPortsHandedOut.length > 0 ? Promise.resolve(mockPortsHandedOut.shift()!) : actual.freePort(),
-  };
-});
+/** Ports handed out before the OS's own free ones: lets a test hand out one that is taken. */
+const portsHandedOut: number[] = [];
+const pickPort = (): Promise<number> =>
+  portsHandedOut.length > 0 ? Promise.resolve(portsHandedOut.shift()!) : freePort();
 
 const servers: net.Server[] = [];
 
@@ -26,7 +20,7 @@ function listen(port: number): Promise<net.Server> {
 }
 
 afterEach(async () => {
-  mockPortsHandedOut.length = 0;
+  portsHandedOut.length = 0;
   await Promise.all(servers.splice(0).map((s) => new Promise((resolve) => s.close(resolve))));
 });
 
@@ -34,13 +28,16 @@ describe('startOnFreePort', () => {
   it('starts again on another port when the one handed out was taken before the server bound it', async () => {
     const holder = await listen(0);
     const takenPort = (holder.address() as net.AddressInfo).port;
-    mockPortsHandedOut.push(takenPort);
+    portsHandedOut.push(takenPort);
     const tried: number[] = [];
 
-    const server = await startOnFreePort(async (port) => {
-      tried.push(port);
-      return listen(port);
-    });
+    const server = await startOnFreePort(
+      async (port) => {
+        tried.push(port);
+        return listen(port);
+      },
+      { pickPort },
+    );
 
     expect(tried).toHaveLength(2);
     expect(tried[0]).toBe(takenPort);
@@ -51,10 +48,13 @@ describe('startOnFreePort', () => {
   it('throws a failure that is not a bind conflict at once', async () => {
     let starts = 0;
     await expect(
-      startOnFreePort(async () => {
-        starts += 1;
-        throw new Error('prometheus exited before it was ready: bad config');
-      }),
+      startOnFreePort(
+        async () => {
+          starts += 1;
+          throw new Error('prometheus exited before it was ready: bad config');
+        },
+        { pickPort },
+      ),
     ).rejects.toThrow('bad config');
     expect(starts).toBe(1);
   });
@@ -62,13 +62,16 @@ describe('startOnFreePort', () => {
   it('gives up after three ports, with the last bind failure', async () => {
     const holder = await listen(0);
     const takenPort = (holder.address() as net.AddressInfo).port;
-    mockPortsHandedOut.push(takenPort, takenPort, takenPort, takenPort);
+    portsHandedOut.push(takenPort, takenPort, takenPort, takenPort);
     let starts = 0;
     await expect(
-      startOnFreePort(async (port) => {
-        starts += 1;
-        return listen(port);
-      }),
+      startOnFreePort(
+        async (port) => {
+          starts += 1;
+          return listen(port);
+        },
+        { pickPort },
+      ),
     ).rejects.toThrow(/address already in use/);
     expect(starts).toBe(3);
   });
